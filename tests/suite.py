@@ -1,0 +1,165 @@
+"""Run the whole hymt.gpu_mesh test suite and end with one line: ``N passed, N failed``.
+
+Stages, in order (``--only STAGE`` runs one): ansible-test sanity on a copy of the collection laid
+out as ansible_collections/hymt/gpu_mesh, ansible-lint with the production profile, pytest over
+tests/ (unit tests and the lab simulator's suite), then every Molecule scenario under molecule/.
+Pytest counts each test; every other stage counts each sanity test or scenario. Any failure makes
+the exit status non-zero. Run through ``make test`` so that .venv and the system packages exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".build"
+STAGES = ("sanity", "lint", "unit", "molecule")
+
+# ansible-test --venv bootstraps pip with a script it downloads from a host this project cannot
+# count on reaching; it first looks for a cached copy under this name (pip version with "_").
+GET_PIP_STANDIN = '''"""Stand-in for get-pip.py: seed pip from ensurepip, then install what was asked."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+if args:
+    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
+'''
+
+
+@dataclass
+class Tally:
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool) -> None:
+        (self.passed if ok else self.failed).append(name)
+
+
+def banner(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)
+
+
+def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> int:
+    print("+ " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.check_output(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT
+    )
+    return [p for p in out.decode().split("\0") if p and (ROOT / p).is_file()]
+
+
+def stage_sanity(tally: Tally) -> None:
+    banner("ansible-test sanity")
+    import ansible.release  # noqa: PLC0415 - only this stage needs ansible-core's version
+
+    pip_version = "24_2" if ansible.release.__version__.startswith("2.19") else "25_0"
+    cache = Path.home() / ".ansible/test/cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / f"get_pip_{pip_version}.py").write_text(GET_PIP_STANDIN)
+
+    # ansible-test needs the collection at ansible_collections/<ns>/<name>; copy what git knows.
+    tree = BUILD / "sanity/ansible_collections/hymt/gpu_mesh"
+    shutil.rmtree(tree.parent.parent.parent, ignore_errors=True)
+    for rel in tracked_files():
+        dest = tree / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    rc = run(
+        ["ansible-test", "sanity", "--venv", "--requirements", "--python", python, "--color", "no"],
+        cwd=tree,
+    )
+    # One count per sanity test, read from ansible-test's own report of what it ran.
+    results = tree / "tests/output/bot"
+    failed = {p.name.split("-", 1)[1].rsplit(".", 1)[0] for p in results.glob("ansible-test-sanity-*.json")} if results.exists() else set()
+    listed = subprocess.run(
+        ["ansible-test", "sanity", "--list-tests", "--python", python],
+        cwd=tree, capture_output=True, text=True, check=False,
+    ).stdout.split()
+    for test in listed or ["sanity"]:
+        tally.add(f"sanity:{test}", rc == 0 or test not in failed and bool(failed))
+    if rc != 0 and not failed:
+        tally.add("sanity:run", False)
+
+
+def stage_lint(tally: Tally) -> None:
+    banner("ansible-lint --profile production")
+    tally.add("ansible-lint", run(["ansible-lint", "--profile", "production"]) == 0)
+
+
+def stage_unit(tally: Tally) -> None:
+    banner("pytest tests/")
+    report = BUILD / "pytest.xml"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    rc = run([sys.executable, "-m", "pytest", "tests", f"--junitxml={report}"])
+    if not report.exists():
+        tally.add("pytest:run", False)
+        return
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"pytest:{case.get('classname')}.{case.get('name')}"
+        outcome = {child.tag for child in case}
+        if "skipped" in outcome:
+            continue  # a skipped test is neither evidence nor a failure; pytest prints it
+        tally.add(name, not outcome & {"failure", "error"})
+    if rc not in (0, 1):  # 1 = some test failed (counted above); others = pytest itself broke
+        tally.add("pytest:run", False)
+
+
+def scenarios() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+
+
+def stage_molecule(tally: Tally) -> None:
+    names = scenarios()
+    if not names:
+        return
+    banner("lab images for Molecule")
+    if run(["lab/images/build.sh", "bookworm", "trixie"]) != 0:
+        tally.add("molecule:images", False)
+        return
+    for name in names:
+        banner(f"molecule test -s {name}")
+        start = time.monotonic()
+        ok = run(["molecule", "test", "-s", name]) == 0
+        print(f"scenario {name}: {'passed' if ok else 'FAILED'} in {time.monotonic() - start:.0f} s", flush=True)
+        tally.add(f"molecule:{name}", ok)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=STAGES, action="append", help="run only this stage (repeatable)")
+    args = parser.parse_args()
+    tally = Tally()
+    timings = []
+    for stage in args.only or STAGES:
+        start = time.monotonic()
+        globals()[f"stage_{stage}"](tally)
+        timings.append(f"{stage} {time.monotonic() - start:.0f} s")
+    banner("summary")
+    print("time: " + ", ".join(timings))
+    for name in tally.failed:
+        print(f"FAILED {name}")
+    if not tally.passed and not tally.failed:
+        print("no test ran")
+        return 1
+    print(f"{len(tally.passed)} passed, {len(tally.failed)} failed")
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
