@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -71,29 +72,32 @@ def stage_sanity(tally: Tally) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     (cache / f"get_pip_{pip_version}.py").write_text(GET_PIP_STANDIN)
 
-    # ansible-test needs the collection at ansible_collections/<ns>/<name>; copy what git knows.
-    tree = BUILD / "sanity/ansible_collections/hymt/gpu_mesh"
-    shutil.rmtree(tree.parent.parent.parent, ignore_errors=True)
+    # ansible-test needs the collection at ansible_collections/<ns>/<name>; copy what git knows, to a
+    # place outside this repository (inside it, ansible-test would ask git and find the copy ignored).
+    base = Path(tempfile.gettempdir()) / "hymt-gpu_mesh-sanity"
+    tree = base / "ansible_collections/hymt/gpu_mesh"
+    shutil.rmtree(base, ignore_errors=True)
     for rel in tracked_files():
         dest = tree / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest)
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    rc = run(
-        ["ansible-test", "sanity", "--venv", "--requirements", "--python", python, "--color", "no"],
-        cwd=tree,
-    )
-    # One count per sanity test, read from ansible-test's own report of what it ran.
-    results = tree / "tests/output/bot"
-    failed = {p.name.split("-", 1)[1].rsplit(".", 1)[0] for p in results.glob("ansible-test-sanity-*.json")} if results.exists() else set()
-    listed = subprocess.run(
-        ["ansible-test", "sanity", "--list-tests", "--python", python],
-        cwd=tree, capture_output=True, text=True, check=False,
-    ).stdout.split()
-    for test in listed or ["sanity"]:
-        tally.add(f"sanity:{test}", rc == 0 or test not in failed and bool(failed))
-    if rc != 0 and not failed:
-        tally.add("sanity:run", False)
+    cmd = ["ansible-test", "sanity", "--venv", "--requirements", "--python", python, "--color", "no"]
+    print("+ " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ran = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        match = re.match(r'Running sanity test "([\w-]+)"', line)
+        if match:
+            ran.append(match.group(1))
+    rc = proc.wait()
+    # ansible-test leaves one report per failed test in tests/output/bot.
+    reports = [p.name for p in (tree / "tests/output/bot").glob("ansible-test-sanity-*.json")]
+    for test in ran:
+        tally.add(f"sanity:{test}", not any(r.startswith(f"ansible-test-sanity-{test}") for r in reports))
+    if (rc != 0 and not reports) or not ran:
+        tally.add("sanity:ansible-test", False)
 
 
 def stage_lint(tally: Tally) -> None:
