@@ -13,6 +13,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 setup: $(VENV)/.installed .collections/ansible_collections/hymt/gpu_mesh
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@# Debian's python3 has no venv/ensurepip until python3-venv is installed.
+	@python3 -c 'import ensurepip' 2>/dev/null || lab/scripts/install-system-deps.sh python3-venv
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the lab and Molecule need, only when one is missing.
+# Install Debian packages only when one is missing. Without arguments: what the lab and Molecule need
+# (podman with runc, debootstrap, uidmap).
 set -euo pipefail
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(podman runc debootstrap uidmap)
 missing=()
-for pkg in podman runc debootstrap uidmap; do
+for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
