@@ -3,8 +3,9 @@
     python -m lab up [--run-site] [--down]   start the lab (and optionally run site.yml, then stop)
     python -m lab down                       stop everything the lab started
 
-The lab's GPU hosts are podman containers (systemd as PID 1) listed in inventories/lab/hosts.yml.
-Everything started is recorded under lab/.state/ so that `down` removes exactly that.
+The lab's GPU hosts are podman containers (systemd as PID 1) listed in inventories/lab/hosts.yml; its
+Kubernetes cluster is the simulated API server lab/kube_sim, whose kubeconfig lab/.state/kubeconfig is
+what inventories/lab uses. Everything started is recorded under lab/.state/ so that `down` removes exactly that.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
 LABEL = "hymt.lab=1"
 IMAGE = "localhost/hymt-debian-systemd:bookworm"
 PHASES = ("gpu_hosts", "cluster_gpu", "mesh", "translation", "verify")
+SIM_STATE = STATE / "kube_sim"
+KUBECONFIG = STATE / "kubeconfig"
+K8S_VERSION = "1.33"
 
 
 def say(msg: str) -> None:
@@ -70,6 +74,26 @@ def stop_hosts() -> None:
     say(f"removed {len(ids)} lab container(s)")
 
 
+def start_cluster() -> None:
+    """Start the simulated Kubernetes API server in the background; returns once it answers /readyz."""
+    stop_cluster(quiet=True)
+    say(f"starting the simulated Kubernetes cluster (API {K8S_VERSION}, nodes from lab/kube_sim/nodes.yaml)")
+    rc = subprocess.call([sys.executable, "-m", "lab.kube_sim", "start", "--state-dir", str(SIM_STATE),
+                          "--kubeconfig", str(KUBECONFIG), "--k8s-version", K8S_VERSION,
+                          "--pod-ready-seconds", "2"], cwd=ROOT)
+    if rc != 0:
+        raise SystemExit(f"[lab] the simulated cluster did not start; its log is {SIM_STATE / 'kube_sim.log'}")
+    say(f"simulated cluster ready; kubeconfig {KUBECONFIG}")
+
+
+def stop_cluster(quiet: bool = False) -> None:
+    result = subprocess.run([sys.executable, "-m", "lab.kube_sim", "stop", "--state-dir", str(SIM_STATE)],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    KUBECONFIG.unlink(missing_ok=True)
+    if not quiet:
+        say(result.stdout.strip() or result.stderr.strip())
+
+
 def run_site() -> int:
     """Run site.yml, stream its output, and report each phase from the plays that ran."""
     cmd = ["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "site.yml")]
@@ -107,15 +131,18 @@ def main() -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     if args.action == "down":
         stop_hosts()
+        stop_cluster()
         return 0
     rc = 0
     try:
         start_hosts()
+        start_cluster()
         if args.run_site:
             rc = run_site()
     finally:
         if args.down:
             stop_hosts()
+            stop_cluster()
     return rc
 
 
