@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Probe a host's NVIDIA GPUs and driver with one query, for the nvidia_gpu_info module.
 
-Two backends give the same facts: NVML in-process through nvidia-ml-py (``pynvml``) when it is
-importable, else ONE ``nvidia-smi --query-gpu`` call (NVIDIA_SMI_ARGS). The loaded kernel module is
+Two backends give the same facts: ONE ``nvidia-smi --query-gpu`` call (NVIDIA_SMI_ARGS), or NVML
+in-process through nvidia-ml-py (``pynvml``) where nvidia-smi is missing or NVML is asked for. The loaded kernel module is
 read from /proc/driver/nvidia/version in both cases. Nothing here imports Ansible, so the parsers
 are unit-tested on real captures without it.
 """
@@ -11,14 +11,8 @@ are unit-tested on real captures without it.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import re
-
-try:
-    import pynvml
-    HAS_PYNVML = True
-except ImportError:
-    pynvml = None
-    HAS_PYNVML = False
 
 PROC_VERSION_PATH = "/proc/driver/nvidia/version"
 
@@ -52,6 +46,17 @@ _ON_OFF = {"enabled": True, "disabled": False}
 
 class NvidiaGpuError(Exception):
     """Raised when nvidia-smi answers with output this module cannot read."""
+
+
+def load_pynvml():
+    """nvidia-ml-py's pynvml module, or None when it is not installed.
+
+    Imported on demand: it is a large module, and backend=nvidia-smi runs should not pay for it.
+    """
+    try:
+        return importlib.import_module("pynvml")
+    except ImportError:
+        return None
 
 
 def empty_facts():
@@ -285,11 +290,21 @@ def assemble(facts, status, message=None, userspace_version=None):
     return facts
 
 
+def uses_nvml(backend, nvidia_smi):
+    """Whether a run asks NVML in-process instead of running nvidia-smi.
+
+    auto prefers nvidia-smi: measured on an H100, importing nvidia-ml-py alone costs about three
+    nvidia-smi queries, so NVML only serves hosts whose driver ships no nvidia-smi.
+    """
+    return backend == "nvml" or (backend == "auto" and not nvidia_smi)
+
+
 def gather(run_command, nvidia_smi, read_proc, backend="auto", nvml=None, cuda_loader=ctypes.CDLL):
     """Collect the facts with at most one nvidia-smi run.
 
     run_command(args) -> (rc, stdout, stderr); nvidia_smi is its path or None when absent;
-    read_proc() -> text of /proc/driver/nvidia/version or None; nvml is the pynvml module or None.
+    read_proc() -> text of /proc/driver/nvidia/version or None; nvml is the pynvml module or None
+    (only looked at when uses_nvml()).
     """
     facts = empty_facts()
     proc = parse_proc_version(read_proc())
@@ -297,18 +312,14 @@ def gather(run_command, nvidia_smi, read_proc, backend="auto", nvml=None, cuda_l
     facts["kernel_module_flavour"] = proc["flavour"]
     facts["kernel_module_loaded"] = proc["version"] is not None
 
-    use_nvml = nvml is not None and backend in ("auto", "nvml")
-    if use_nvml:
+    if uses_nvml(backend, nvidia_smi) and nvml is not None:
         facts["backend"] = "nvml"
         status, payload = probe_nvml(nvml)
-        if status == "no_library" and backend == "auto" and nvidia_smi:
-            use_nvml = False  # the binding is there but not the driver library it wraps; ask nvidia-smi
-        elif status == "ok":
-            facts["driver_version"], facts["cuda_version"], facts["gpus"] = payload
-            facts["gpu_count"] = len(facts["gpus"])
-            return assemble(facts, status)
-        else:
+        if status != "ok":
             return assemble(facts, status, payload)
+        facts["driver_version"], facts["cuda_version"], facts["gpus"] = payload
+        facts["gpu_count"] = len(facts["gpus"])
+        return assemble(facts, status)
 
     facts["backend"] = "nvidia-smi"
     if not nvidia_smi:

@@ -14,21 +14,22 @@ description:
     MIG mode (current and pending), ECC mode and persistence mode, and for the host the driver
     and CUDA versions, the loaded kernel module's version and flavour, whether the loaded module
     and the userspace driver differ, and whether a reboot is needed to load the installed driver.
-  - Uses NVML in-process through nvidia-ml-py when it is importable on the target, else runs
-    C(nvidia-smi) exactly once (see O(backend) and the notes).
+  - Runs C(nvidia-smi) exactly once, or asks NVML in-process through nvidia-ml-py where
+    C(nvidia-smi) is missing (see O(backend) and the notes).
   - A host without GPU, driver or nvidia-smi is not a failure; it reports RV(present=false) with
     a RV(reason).
   - Returns the same dictionary as module return values and as the host fact C(nvidia_gpu_info).
 author:
-  - hymt.gpu_mesh contributors
+  - hymt.gpu_mesh contributors (!UNKNOWN)
 options:
   backend:
     description:
       - How to ask the driver.
-      - V(auto) uses NVML through the C(pynvml) module of nvidia-ml-py when it can be imported,
-        else C(nvidia-smi).
-      - V(nvml) requires nvidia-ml-py on the target; V(nvidia-smi) never loads it, for hosts where
-        the Python binding is older than the driver.
+      - V(auto) runs C(nvidia-smi) when it is found, else uses NVML through the C(pynvml) module
+        of nvidia-ml-py when that can be imported (driver containers often ship no nvidia-smi).
+        C(nvidia-smi) comes first because importing nvidia-ml-py alone costs more than one query.
+      - V(nvml) always uses nvidia-ml-py, which must be installed on the target.
+      - V(nvidia-smi) never loads nvidia-ml-py.
     type: str
     choices: [auto, nvml, nvidia-smi]
     default: auto
@@ -54,7 +55,8 @@ attributes:
     platforms: posix
 notes:
   - "The C(nvidia-smi) backend runs exactly this command once, whatever the number of GPUs:
-    C(nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,memory.total,compute_cap,mig.mode.current,mig.mode.pending,ecc.mode.current,persistence_mode,driver_version
+    C(nvidia-smi
+    --query-gpu=index,name,uuid,pci.bus_id,memory.total,compute_cap,mig.mode.current,mig.mode.pending,ecc.mode.current,persistence_mode,driver_version
     --format=csv,noheader,nounits). A failing run is classified by its exit status (the NVML
     return code: 6 no devices, 9 kernel module not loaded, 12 NVML library missing, 18
     driver/library version mismatch) and its message."
@@ -237,25 +239,23 @@ def read_proc_version():
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     backend = module.params["backend"]
-    if backend == "nvml" and not nvidia_gpu.HAS_PYNVML:
-        module.fail_json(msg=missing_required_lib("nvidia-ml-py") + " (backend=nvml)")
-
     nvidia_smi = module.params["nvidia_smi_path"]
     if nvidia_smi:
         if not os.access(nvidia_smi, os.X_OK):
             module.fail_json(msg="nvidia_smi_path %s is not an executable file" % nvidia_smi)
-    else:
+    elif backend != "nvml":
         nvidia_smi = module.get_bin_path("nvidia-smi")
+
+    nvml = nvidia_gpu.load_pynvml() if nvidia_gpu.uses_nvml(backend, nvidia_smi) else None
+    if backend == "nvml" and nvml is None:
+        module.fail_json(msg=missing_required_lib("nvidia-ml-py") + " (backend=nvml)")
 
     def run(args):
         # LC_ALL=C: the failure texts are matched in English.
         return module.run_command(args, environ_update={"LC_ALL": "C"})
 
     try:
-        facts = nvidia_gpu.gather(
-            run, nvidia_smi, read_proc_version, backend=backend,
-            nvml=nvidia_gpu.pynvml if backend != "nvidia-smi" else None,
-        )
+        facts = nvidia_gpu.gather(run, nvidia_smi, read_proc_version, backend=backend, nvml=nvml)
     except nvidia_gpu.NvidiaGpuError as exc:
         module.fail_json(msg=str(exc), exception=traceback.format_exc())
     module.exit_json(changed=False, ansible_facts={"nvidia_gpu_info": facts}, **facts)
