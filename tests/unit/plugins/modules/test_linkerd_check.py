@@ -1,0 +1,106 @@
+# Copyright: (c) 2026, hymt.gpu_mesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""main() of linkerd_check through the real kubernetes client against a simulated API server
+(lab/kube_sim, its own instance), loaded with the lab's Linkerd fixture manifests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils import linkerd_manifests
+from ansible_collections.hymt.gpu_mesh.plugins.modules import linkerd_check
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+from linkerd_certgen import issuer_of, make, pem  # noqa: E402  pylint: disable=wrong-import-position
+
+ROOT = Path(__file__).resolve().parents[4]
+FIXTURES = ROOT / "lab/fixtures/linkerd/manifests"
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super().__init__(kind)
+        self.kind, self.result = kind, result
+
+
+def run_module(args):
+    def exit_json(self, **kwargs):
+        raise Exit("exit", kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Exit("fail", kwargs)
+
+    with patch_module_args(args), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(basic.AnsibleModule, "exit_json", exit_json)
+        mp.setattr(basic.AnsibleModule, "fail_json", fail_json)
+        with pytest.raises(Exit) as caught:
+            linkerd_check.main()
+    return caught.value
+
+
+@pytest.fixture(scope="module")
+def cluster(kube_sim_factory):
+    """A simulator with the fixture control plane installed and rolled out."""
+    sim = kube_sim_factory()
+    anchor = make("root.linkerd.cluster.local", days=3650, pathlen=1)
+    issuer, key = issuer_of(anchor)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    docs = []
+    for path in sorted(FIXTURES.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    docs = linkerd_manifests.inject_identity(docs, pem(anchor[0]), pem(issuer), key_pem)
+    client = sim.dynamic_client()
+    for doc in docs:  # CRDs come first in file order, as the role applies them
+        client.resources.get(api_version=doc["apiVersion"], kind=doc["kind"]).create(
+            body=doc, namespace=doc["metadata"].get("namespace"))
+    deployments = client.resources.get(api_version="apps/v1", kind="Deployment")
+
+    def available():
+        items = deployments.get(namespace="linkerd").to_dict()["items"]
+        return len(items) == 3 and all((d.get("status") or {}).get("availableReplicas") == 1 for d in items)
+
+    sim.wait_for(available, what="the fixture control plane to roll out")
+    return sim
+
+
+def test_installed_fixture_control_plane_passes(cluster):
+    out = run_module({"kubeconfig": cluster.kubeconfig, "cli": "never"})
+    assert out.kind == "exit", out.result.get("msg")
+    assert out.result["summary"] == {"ok": 19, "warning": 0, "error": 0}
+    assert out.result["changed"] is False
+    assert out.result["control_plane_version"] == "edge-26.8.3"
+    assert out.result["issuer"]["subject"] == "CN=identity.linkerd.cluster.local"
+    assert "PRIVATE KEY" not in repr(out.result)
+
+
+def test_missing_webhook_and_empty_namespace_fail_with_one_summary(cluster):
+    webhooks = cluster.dynamic_client().resources.get(
+        api_version="admissionregistration.k8s.io/v1", kind="ValidatingWebhookConfiguration")
+    saved = webhooks.get(name="linkerd-sp-validator-webhook-config").to_dict()
+    webhooks.delete(name="linkerd-sp-validator-webhook-config")
+    try:
+        out = run_module({"kubeconfig": cluster.kubeconfig, "cli": "never", "data_plane_namespaces": ["default"]})
+    finally:
+        for key in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"):
+            saved["metadata"].pop(key, None)
+        webhooks.create(body=saved)
+    assert out.kind == "fail"
+    assert out.result["msg"] == (
+        "Linkerd check failed (1 of 20 checks): webhook linkerd-sp-validator-webhook-config: "
+        "validating webhook configuration missing"
+    )
+    assert out.result["summary"] == {"ok": 18, "warning": 1, "error": 1}
+
+
+def test_unreachable_cluster_fails_clearly(tmp_path):
+    out = run_module({"kubeconfig": str(tmp_path / "missing"), "cli": "never"})
+    assert out.kind == "fail"
+    assert out.result["msg"].startswith("Failed to load the Kubernetes configuration")
