@@ -24,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
 STAGES = ("sanity", "lint", "unit", "molecule")
+# Upstream-shaped manifests (multi-document YAML, as `linkerd install` and Gateway API releases ship
+# them) that stand in for real installs in the lab: data, not collection content, never shipped.
+SANITY_EXCLUDED = ("lab/fixtures/",)
 
 # ansible-test --venv bootstraps pip with a script it downloads from a host this project cannot
 # count on reaching; it first looks for a cached copy under this name (pip version with "_").
@@ -78,6 +81,8 @@ def stage_sanity(tally: Tally) -> None:
     tree = base / "ansible_collections/hymt/gpu_mesh"
     shutil.rmtree(base, ignore_errors=True)
     for rel in tracked_files():
+        if rel.startswith(SANITY_EXCLUDED):
+            continue
         dest = tree / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest)
