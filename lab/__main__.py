@@ -28,6 +28,11 @@ IMAGE = "localhost/hymt-debian-systemd:bookworm"
 PHASES = ("gpu_hosts", "cluster_gpu", "mesh", "translation", "verify")
 SIM_STATE = STATE / "kube_sim"
 KUBECONFIG = STATE / "kubeconfig"
+NVIDIA_REPO = STATE / "nvidia-repo"
+SIM_MODULE = STATE / "nvidia-loaded-module-version"
+MODEL_SERVER_STATE = STATE / "model_server"
+# The driver the fixture mirror carries and the lab hosts' simulated kernel module is of.
+LAB_DRIVER_VERSION = "580.95.05"
 K8S_VERSION = "1.33"
 
 
@@ -44,15 +49,36 @@ def lab_hosts() -> list[str]:
     return list(inventory["all"]["children"]["gpu_nodes"]["hosts"])
 
 
+def build_nvidia_mirror() -> None:
+    """The fixture NVIDIA apt repository the gpu_hosts phase installs from (a mirror, to the roles)."""
+    if (NVIDIA_REPO / "key.asc").exists():
+        return
+    say(f"building the fixture NVIDIA package repository (driver {LAB_DRIVER_VERSION}) in {NVIDIA_REPO}")
+    # One driver version only: the lab's simulated kernel module is of that version.
+    rc = subprocess.call([sys.executable, "-m", "lab.nvidia_packages", "--out", str(NVIDIA_REPO), "--suite", "bookworm",
+                          "--driver-version", LAB_DRIVER_VERSION, "--extra-driver-version", ""], cwd=ROOT)
+    if rc != 0:
+        raise SystemExit("[lab] the fixture NVIDIA repository could not be built; see the message above")
+
+
 def start_hosts() -> None:
     if subprocess.call([str(ROOT / "lab/images/build.sh"), "bookworm"]) != 0:
         raise SystemExit("[lab] the host image could not be built; see the message above")
+    build_nvidia_mirror()
+    # A container cannot have /proc/driver/nvidia/version: the stand-in nvidia-smi reads the
+    # simulated loaded kernel module from this file instead, as if the driver's DKMS module had
+    # been built and loaded at install time, as it is on a host without nouveau.
+    SIM_MODULE.write_text(f"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  {LAB_DRIVER_VERSION}  "
+                          "Release Build  (lab simulation)\n")
     hosts = lab_hosts()
     for i, name in enumerate(hosts, 1):
         if podman("container", "exists", name, check=False).returncode == 0:
             podman("rm", "-f", name)
         say(f"starting GPU host container {name} ({i}/{len(hosts)})")
         podman("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
+               "-v", f"{NVIDIA_REPO}:/srv/nvidia-mirror:ro",
+               "-v", f"{SIM_MODULE}:/etc/nvidia-sim/loaded-module-version:ro",
+               "-e", "NVIDIA_SIM_PROC_DRIVER_VERSION=/etc/nvidia-sim/loaded-module-version",
                "--systemd=always", IMAGE, "/sbin/init")
     deadline = time.monotonic() + 90
     for name in hosts:
@@ -94,6 +120,21 @@ def stop_cluster(quiet: bool = False) -> None:
         say(result.stdout.strip() or result.stderr.strip())
 
 
+def start_model_server() -> None:
+    """The tiny HY-MT-architecture model behind `transformers serve`: the smoke translation's target."""
+    stop_model_server()
+    say("starting the lab model server (tiny HunYuanDenseV1 model, transformers serve; the first build takes a minute)")
+    rc = subprocess.call([sys.executable, "-m", "lab.model_server", "start", str(STATE / "model"),
+                          "--state-dir", str(MODEL_SERVER_STATE)], cwd=ROOT)
+    if rc != 0:
+        raise SystemExit(f"[lab] the model server did not start; its log is {MODEL_SERVER_STATE / 'model_server.log'}")
+
+
+def stop_model_server() -> None:
+    subprocess.run([sys.executable, "-m", "lab.model_server", "stop", "--state-dir", str(MODEL_SERVER_STATE)],
+                   cwd=ROOT, check=False)
+
+
 def run_site() -> int:
     """Run site.yml, stream its output, and report each phase from the plays that ran."""
     cmd = ["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "site.yml")]
@@ -108,14 +149,17 @@ def run_site() -> int:
     rc = proc.wait()
     print()
     say("phase summary:")
+    last = list(plays)[-1] if plays else None
     for phase in PHASES:
         titles = plays.get(phase)
         if titles is None:
             status = "did not run" if rc else "no play"
         elif any("not implemented" in title for title in titles):
             status = "NOT IMPLEMENTED (nothing was done)"
+        elif rc != 0 and phase == last:
+            status = "FAILED (see the task output above)"
         else:
-            status = "ran" if rc == 0 else "ran, the playbook failed"
+            status = "ran"
         say(f"  {phase:<12} {status}")
     say(f"site.yml exit status {rc}")
     return rc
@@ -132,17 +176,20 @@ def main() -> int:
     if args.action == "down":
         stop_hosts()
         stop_cluster()
+        stop_model_server()
         return 0
     rc = 0
     try:
         start_hosts()
         start_cluster()
+        start_model_server()
         if args.run_site:
             rc = run_site()
     finally:
         if args.down:
             stop_hosts()
             stop_cluster()
+            stop_model_server()
     return rc
 
 
