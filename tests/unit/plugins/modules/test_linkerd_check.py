@@ -12,8 +12,6 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import linkerd_manifests
 from ansible_collections.hymt.gpu_mesh.plugins.modules import linkerd_check
 
@@ -24,25 +22,6 @@ ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "lab/fixtures/linkerd/manifests"
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
-
-
-def run_module(args):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-
-    with patch_module_args(args), pytest.MonkeyPatch.context() as mp:
-        mp.setattr(basic.AnsibleModule, "exit_json", exit_json)
-        mp.setattr(basic.AnsibleModule, "fail_json", fail_json)
-        with pytest.raises(Exit) as caught:
-            linkerd_check.main()
-    return caught.value
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +50,8 @@ def cluster(kube_sim_factory):
     return sim
 
 
-def test_installed_fixture_control_plane_passes(cluster):
-    out = run_module({"kubeconfig": cluster.kubeconfig, "cli": "never"})
+def test_installed_fixture_control_plane_passes(cluster, run_module):
+    out = run_module(linkerd_check.main, {"kubeconfig": cluster.kubeconfig, "cli": "never"})
     assert out.kind == "exit", out.result.get("msg")
     assert out.result["summary"] == {"ok": 19, "warning": 0, "error": 0}
     assert out.result["changed"] is False
@@ -81,13 +60,13 @@ def test_installed_fixture_control_plane_passes(cluster):
     assert "PRIVATE KEY" not in repr(out.result)
 
 
-def test_missing_webhook_and_empty_namespace_fail_with_one_summary(cluster):
+def test_missing_webhook_and_empty_namespace_fail_with_one_summary(cluster, run_module):
     webhooks = cluster.dynamic_client().resources.get(
         api_version="admissionregistration.k8s.io/v1", kind="ValidatingWebhookConfiguration")
     saved = webhooks.get(name="linkerd-sp-validator-webhook-config").to_dict()
     webhooks.delete(name="linkerd-sp-validator-webhook-config")
     try:
-        out = run_module({"kubeconfig": cluster.kubeconfig, "cli": "never", "data_plane_namespaces": ["default"]})
+        out = run_module(linkerd_check.main, {"kubeconfig": cluster.kubeconfig, "cli": "never", "data_plane_namespaces": ["default"]})
     finally:
         for key in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"):
             saved["metadata"].pop(key, None)
@@ -100,7 +79,7 @@ def test_missing_webhook_and_empty_namespace_fail_with_one_summary(cluster):
     assert out.result["summary"] == {"ok": 18, "warning": 1, "error": 1}
 
 
-def test_unreachable_cluster_fails_clearly(tmp_path):
-    out = run_module({"kubeconfig": str(tmp_path / "missing"), "cli": "never"})
+def test_unreachable_cluster_fails_clearly(tmp_path, run_module):
+    out = run_module(linkerd_check.main, {"kubeconfig": str(tmp_path / "missing"), "cli": "never"})
     assert out.kind == "fail"
     assert out.result["msg"].startswith("Failed to load the Kubernetes configuration")

@@ -10,26 +10,11 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import nvidia_gpu
 from ansible_collections.hymt.gpu_mesh.plugins.modules import nvidia_gpu_info
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nvidia-smi"
 H100 = FIXTURES / "h100-driver-580.159.04"
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
-
-
-def exit_json(self, **result):
-    raise Exit("exit", result)
-
-
-def fail_json(self, **result):
-    raise Exit("fail", result)
 
 
 @pytest.fixture
@@ -45,8 +30,6 @@ def module_env(monkeypatch):
 
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: state["bin"])
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(nvidia_gpu_info, "read_proc_version", lambda: state["proc"])
     monkeypatch.setattr(nvidia_gpu, "cuda_driver_version", lambda loader=None: "13.0")
     # The unit-test host has no nvidia-ml-py; the NVML backend is covered in module_utils tests.
@@ -54,15 +37,13 @@ def module_env(monkeypatch):
     return state, calls
 
 
-def run_main(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as caught:
-            nvidia_gpu_info.main()
-    return caught.value.kind, caught.value.result
+@pytest.fixture(name="run_main")
+def fixture_run_main(run_module):
+    return lambda args: run_module(nvidia_gpu_info.main, args)
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
-def test_main_real_h100(module_env, check_mode):
+def test_main_real_h100(module_env, check_mode, run_main):
     calls = module_env[1]
     kind, result = run_main({"_ansible_check_mode": check_mode})
     root = ET.parse(H100 / "nvidia-smi-q.xml").getroot()
@@ -93,7 +74,7 @@ def test_main_documents_every_fact():
         assert key + ":" in documented, key
 
 
-def test_main_without_nvidia_smi_is_not_a_failure(module_env):
+def test_main_without_nvidia_smi_is_not_a_failure(module_env, run_main):
     state, calls = module_env
     state["bin"] = None
     kind, result = run_main({})
@@ -102,7 +83,7 @@ def test_main_without_nvidia_smi_is_not_a_failure(module_env):
     assert result["ansible_facts"]["nvidia_gpu_info"]["present"] is False
 
 
-def test_main_module_not_loaded(module_env):
+def test_main_module_not_loaded(module_env, run_main):
     state = module_env[0]
     rc, output = (FIXTURES / "handwritten" / "not-loaded.txt").read_text().split("\n", 1)
     state.update(rc=int(rc), out=output, proc=None)
@@ -111,7 +92,7 @@ def test_main_module_not_loaded(module_env):
     assert result["present"] is False and result["reboot_required"] is True
 
 
-def test_main_nvidia_smi_path_option(module_env, tmp_path):
+def test_main_nvidia_smi_path_option(module_env, tmp_path, run_main):
     calls = module_env[1]
     binary = tmp_path / "nvidia-smi"
     binary.write_text("#!/bin/sh\n")
@@ -120,21 +101,21 @@ def test_main_nvidia_smi_path_option(module_env, tmp_path):
     assert calls[0][0][0] == str(binary)
 
 
-def test_main_refuses_missing_nvidia_smi_path(module_env, tmp_path):
+def test_main_refuses_missing_nvidia_smi_path(module_env, tmp_path, run_main):
     calls = module_env[1]
     kind, result = run_main({"nvidia_smi_path": str(tmp_path / "absent")})
     assert kind == "fail" and "nvidia_smi_path" in result["msg"]
     assert calls == []
 
 
-def test_main_nvml_backend_needs_the_binding(module_env):
+def test_main_nvml_backend_needs_the_binding(module_env, run_main):
     calls = module_env[1]
     kind, result = run_main({"backend": "nvml"})
     assert kind == "fail" and "nvidia-ml-py" in result["msg"]
     assert calls == []
 
 
-def test_main_unreadable_output_fails(module_env):
+def test_main_unreadable_output_fails(module_env, run_main):
     state = module_env[0]
     state["out"] = "0, NVIDIA H100 80GB HBM3\n"
     kind, result = run_main({})

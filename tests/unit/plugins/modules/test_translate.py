@@ -10,16 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import translate_client
 from ansible_collections.hymt.gpu_mesh.plugins.modules import translate
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
 
 
 @pytest.fixture
@@ -34,20 +26,16 @@ def sent(monkeypatch):
 
     monkeypatch.setattr(translate_client.Client, "chat", chat)
     monkeypatch.setattr(translate_client.Client, "resolve_model", lambda self: self.model or "listed")
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (x for x in ()).throw(Exit("exit", kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (x for x in ()).throw(Exit("fail", kw)))
     return calls
 
 
-def run_main(args):
-    with patch_module_args(dict({"url": "http://mt:8000", "target_language": "zh"}, **args)):
-        with pytest.raises(Exit) as caught:
-            translate.main()
-    return caught.value.kind, caught.value.result
+@pytest.fixture(name="run_main")
+def fixture_run_main(run_module):
+    return lambda args: run_module(translate.main, dict({"url": "http://mt:8000", "target_language": "zh"}, **args))
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
-def test_translate_one_text(sent, check_mode):
+def test_translate_one_text(sent, check_mode, run_main):
     kind, result = run_main({"text": "Good", "model": "hy-mt", "_ansible_check_mode": check_mode})
     assert kind == "exit" and result["changed"] is False
     assert result["translation"] == "<target>好</target>" and result["model"] == "hy-mt"
@@ -55,12 +43,12 @@ def test_translate_one_text(sent, check_mode):
     assert sent[0][1]["top_k"] == 20
 
 
-def test_formatted_answer_is_unwrapped(sent):
+def test_formatted_answer_is_unwrapped(sent, run_main):
     dummy, result = run_main({"texts": ["<sn>Good</sn>"], "formatted": True})
     assert result["translation"] is None and result["translations"][0]["translation"] == "好"
 
 
-def test_benchmark_mode(sent):
+def test_benchmark_mode(sent, run_main):
     kind, result = run_main({"texts": ["a", "b"], "mode": "benchmark", "benchmark_requests": 5, "benchmark_concurrency": 2})
     assert kind == "exit" and result["translations"] == []
     assert result["benchmark"]["succeeded"] == 5 and len(sent) == 5
@@ -74,13 +62,13 @@ def test_benchmark_mode(sent):
     ({"text": "a", "texts": ["b"]}, "mutually exclusive"),
     ({}, "one of the following is required: text, texts"),
 ])
-def test_bad_input_is_refused_before_any_request(sent, args, message):
+def test_bad_input_is_refused_before_any_request(sent, args, message, run_main):
     kind, result = run_main(args)
     assert kind == "fail" and message in result["msg"]
     assert sent == []
 
 
-def test_server_failure_is_reported(monkeypatch, sent):
+def test_server_failure_is_reported(monkeypatch, sent, run_main):
     def fail(self, *a, **k):
         raise translate_client.TranslateError("Failed to POST http://mt:8000/v1/chat/completions: HTTP 503: dead")
     monkeypatch.setattr(translate_client.Client, "chat", fail)
