@@ -76,9 +76,15 @@ def test_lab_up_and_down_manage_the_cluster(tmp_path, monkeypatch):
 
 
 def test_lab_inventory_reads_the_kubeconfig_the_lab_writes():
-    group_vars = yaml.safe_load((ROOT / "inventories/lab/group_vars/all.yml").read_text())
-    written = Path(lab_main.KUBECONFIG).relative_to(ROOT)
-    assert group_vars["hymt_kubeconfig"] == "{{ inventory_dir }}/../../" + str(written)
+    # Ask Ansible itself what the lab inventory's hymt_kubeconfig resolves to for the control node.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "inventories/lab/hosts.yml",
+         "-m", "ansible.builtin.debug", "-a", "var=hymt_kubeconfig", "-o"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+    )
+    resolved = result.stdout.split('"hymt_kubeconfig": "', 1)[1].split('"', 1)[0]
+    assert Path(os.path.normpath(resolved)) == Path(lab_main.KUBECONFIG)
 
 
 def test_seed_gpu_nodes_match_the_lab_inventory():
