@@ -396,7 +396,9 @@ def render(info, checks, direct, tasks, adhoc, shown, backends, diagnostics):
 
 
 def write_doc(section, dest):
-    text = DOC.read_text() if DOC.exists() else DOC_TEMPLATE.format(begin=BEGIN, end=END)
+    # A gpu.md that another part of tests/gpu/run.sh already wrote into RESULTS_DIR keeps its sections.
+    source = dest if dest.exists() else DOC
+    text = source.read_text() if source.exists() else DOC_TEMPLATE.format(begin=BEGIN, end=END)
     if BEGIN not in text or END not in text:
         raise SystemExit("%s lacks the markers %s / %s" % (DOC, BEGIN, END))
     head, rest = text.split(BEGIN, 1)

@@ -22,8 +22,6 @@ ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "lab/fixtures/linkerd/manifests"
 
 
-
-
 @pytest.fixture(scope="module")
 def cluster(kube_sim_factory):
     """A simulator with the fixture control plane installed and rolled out."""

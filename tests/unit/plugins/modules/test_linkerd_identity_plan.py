@@ -7,14 +7,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 
 from ansible_collections.hymt.gpu_mesh.plugins.modules import linkerd_identity_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 from linkerd_certgen import issuer_of, make, pem  # noqa: E402  pylint: disable=wrong-import-position
-
-
 
 
 def test_empty_directory_plans_a_first_install(tmp_path, run_module):
