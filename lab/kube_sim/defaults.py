@@ -5,6 +5,15 @@ from __future__ import annotations
 import ipaddress
 
 
+def _quantity(value):
+    """A resource quantity as the API server serializes it: always a string (1 -> "1", 0.5 -> "500m")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if float(value).is_integer():
+        return str(int(value))
+    return "%dm" % round(value * 1000)
+
+
 def _pod_spec(spec: dict, restart: str | None = "Always") -> None:
     if restart:
         spec.setdefault("restartPolicy", restart)
@@ -20,7 +29,10 @@ def _pod_spec(spec: dict, restart: str | None = "Always") -> None:
             container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
             container.setdefault("terminationMessagePath", "/dev/termination-log")
             container.setdefault("terminationMessagePolicy", "File")
-            container.setdefault("resources", {})
+            resources = container.setdefault("resources", {})
+            for bound in ("limits", "requests"):
+                if isinstance(resources.get(bound), dict):
+                    resources[bound] = {name: _quantity(v) for name, v in resources[bound].items()}
             for port in container.get("ports") or []:
                 port.setdefault("protocol", "TCP")
 

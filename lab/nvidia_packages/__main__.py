@@ -1,7 +1,7 @@
 """Build the fixture NVIDIA apt repository.
 
     python -m lab.nvidia_packages --out DIR --suite bookworm|trixie
-        [--driver-version 580.95.05] [--extra-driver-version 580.105.08] [--omit PKG ...]
+        [--driver-version 580.95.05] [--extra-driver-version 580.105.08 ...] [--omit PKG ...]
 
 DIR receives the .deb files, Packages(.gz), Release, InRelease, Release.gpg and key.asc (the
 armored public key of a key generated for this build). Serve DIR with `python -m http.server`
@@ -23,15 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="directory to write the repository into (emptied first)")
     parser.add_argument("--suite", required=True, choices=sorted(SUITES), help="Debian release the repository is for")
     parser.add_argument("--driver-version", default="580.95.05", help="NVIDIA driver version of the stand-in driver packages")
-    parser.add_argument("--extra-driver-version", default="580.105.08",
-                        help="a second driver version in the same repository, for upgrade tests ('' for none)")
+    parser.add_argument("--extra-driver-version", nargs="*", default=["580.105.08"],
+                        help="further driver versions in the same repository, for upgrade tests ('' for none)")
     parser.add_argument("--omit", nargs="*", default=[], metavar="PKG",
                         help="package names to leave out, e.g. linux-headers-$(uname -r) for the missing-headers case")
     parser.add_argument("--kernel-release", default=None,
                         help="kernel release of the linux-headers stand-in (default: this machine's uname -r, "
                              "which containers share)")
     args = parser.parse_args(argv)
-    versions = [v for v in (args.driver_version, args.extra_driver_version) if v]
+    versions = [v for v in (args.driver_version, *args.extra_driver_version) if v]
     packages = catalogue(args.suite, versions, kernel_release=args.kernel_release)
     unknown = set(args.omit) - {p.name for p in packages}
     if unknown:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -358,3 +359,18 @@ def test_every_builtin_kind_the_collection_writes_round_trips(client, namespace)
             assert made.spec.clusterIP and made.spec.ports[0].targetPort == 80
         if not resource.namespaced:
             resource.delete(name=made.metadata.name)
+
+
+def test_resource_quantities_come_back_as_strings_like_a_real_api_server(kube_sim, client, namespace):
+    # kubernetes' typed client (kubectl drain, kubernetes.core.k8s_drain) refuses a number where the API
+    # promises a quantity string; a manifest may still say `nvidia.com/gpu: 1`.
+    pods = client.resources.get(api_version="v1", kind="Pod")
+    pods.create(namespace=namespace, body={
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.37",
+                                 "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": 0.5}, "requests": {"memory": "1Gi"}}}]}})
+    resources = pods.get(namespace=namespace, name="q").to_dict()["spec"]["containers"][0]["resources"]
+    assert resources["limits"] == {"nvidia.com/gpu": "1", "cpu": "500m"}
+    assert resources["requests"]["memory"] == "1Gi"
+    typed = CoreV1Api(client.client).read_namespaced_pod("q", namespace)
+    assert typed.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"

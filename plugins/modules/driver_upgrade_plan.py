@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, hymt.gpu_mesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: driver_upgrade_plan
+short_description: Plan a rolling NVIDIA driver upgrade within the GPU capacity the cluster may lose
+version_added: 0.1.0
+description:
+  - Decides which GPU hosts need the driver O(version) (from their M(hymt.gpu_mesh.nvidia_gpu_info)
+    facts), splits the hosts into the batches a play with O(serial) runs, and refuses the rollout when a
+    batch would take more GPUs out of service than O(max_unavailable) allows, counting the GPUs of nodes
+    that are already cordoned or not Ready.
+  - Reads the node list with one API call; only reads, never changes the cluster.
+  - The refusal names the batch, its GPUs and the nodes already unavailable, and what to change.
+author:
+  - hymt.gpu_mesh contributors (!UNKNOWN)
+options:
+  version:
+    description: Exact NVIDIA driver version the hosts must end up with, for example C(580.105.08).
+    type: str
+    required: true
+  hosts:
+    description:
+      - The play's GPU hosts in play order (the order serial batches follow).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      host:
+        description: Inventory name of the host.
+        type: str
+        required: true
+      node:
+        description: Kubernetes node name of the host.
+        type: str
+        required: true
+      facts:
+        description:
+          - The host's C(nvidia_gpu_info) facts; C(driver_version), C(driver_mismatch) and C(gpu_count) are read.
+          - Empty when the host reported none; such a host counts as needing the driver.
+        type: dict
+        default: {}
+  serial:
+    description:
+      - Batch sizes as a play's C(serial) keyword takes them - counts, percentages of the hosts such as
+        C(25%), the last entry repeated.
+    type: list
+    elements: raw
+    default: [1]
+  max_unavailable:
+    description:
+      - GPUs that may be out of service at once, counting the batch and nodes already cordoned or not
+        Ready - a count or a percentage of the cluster's GPUs (rounded down).
+    type: raw
+    required: true
+extends_documentation_fragment:
+  - hymt.gpu_mesh.k8s_auth
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - GPUs per node are the node's C(nvidia.com/gpu.count) label or its C(nvidia.com/gpu) capacity, or the
+    host's own GPU count where that is larger (a node whose device plugin is down still has its GPUs).
+"""
+
+EXAMPLES = r"""
+- name: Plan driver 580.105.08 two nodes at a time, with at most 16 GPUs out of service
+  hymt.gpu_mesh.driver_upgrade_plan:
+    kubeconfig: "{{ hymt_kubeconfig }}"
+    version: "580.105.08"
+    serial: [2]
+    max_unavailable: 16
+    hosts:
+      - host: gpu-node-01
+        node: gpu-node-01
+        facts: "{{ hostvars['gpu-node-01'].ansible_facts.nvidia_gpu_info }}"
+      - host: gpu-node-02
+        node: gpu-node-02.cluster.internal
+        facts: "{{ hostvars['gpu-node-02'].ansible_facts.nvidia_gpu_info }}"
+  register: plan
+
+- name: Check one batch against a quarter of the cluster's GPUs
+  hymt.gpu_mesh.driver_upgrade_plan:
+    version: "580.105.08"
+    max_unavailable: 25%
+    serial: ["{{ ansible_play_batch | length }}"]
+    hosts: "{{ batch_hosts }}"  # [{host: ..., node: ..., facts: ...}] for ansible_play_batch
+  run_once: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+version:
+  description: The driver version planned for.
+  returned: always
+  type: str
+  sample: 580.105.08
+upgrade:
+  description: Hosts whose loaded driver is not O(version), in play order.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-node-01, gpu-node-03]
+up_to_date:
+  description: Hosts already running O(version); the rollout leaves them alone.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-node-02]
+total_gpus:
+  description: GPUs of the cluster's GPU nodes.
+  returned: always
+  type: int
+  sample: 24
+max_unavailable_gpus:
+  description: O(max_unavailable) as a GPU count.
+  returned: always
+  type: int
+  sample: 6
+unavailable_nodes:
+  description: GPU nodes already cordoned or not Ready, with the reason.
+  returned: always
+  type: dict
+  sample: {gpu-node-07: cordoned}
+batches:
+  description: The batches in order, with the hosts to upgrade in each and the GPUs they take away.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{hosts: [gpu-node-01], upgrade: [gpu-node-01], gpus_taken: 8, gpus_already_unavailable: 0}]
+nodes:
+  description: Per host, its node name, GPUs and whether the node was cordoned before the rollout.
+  returned: always
+  type: dict
+  sample: {gpu-node-01: {name: gpu-node-01, gpus: 8, unschedulable: false}}
+refusal:
+  description: Why the rollout is refused; empty when it may proceed (the module then fails with it).
+  returned: always
+  type: str
+  sample: ""
+"""
+
+import json
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils import driver_upgrade, k8s_common
+
+if k8s_common.HAS_KUBERNETES:
+    from kubernetes import client as k8s_client
+    from urllib3.exceptions import HTTPError
+else:
+    HTTPError = Exception
+
+
+def argspec():
+    spec = dict(k8s_common.AUTH_ARG_SPEC)
+    spec.update(
+        version=dict(type="str", required=True),
+        hosts=dict(type="list", elements="dict", required=True, options=dict(
+            host=dict(type="str", required=True),
+            node=dict(type="str", required=True),
+            facts=dict(type="dict", default={}),
+        )),
+        serial=dict(type="list", elements="raw", default=[1]),
+        max_unavailable=dict(type="raw", required=True),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    if not k8s_common.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"))
+    params = module.params
+    try:
+        driver_upgrade.check_version(params["version"])
+        driver_upgrade.max_unavailable_gpus(params["max_unavailable"], 0)
+        driver_upgrade.batches([], params["serial"])
+    except driver_upgrade.DriverUpgradePlanError as exc:
+        module.fail_json(msg=str(exc))
+    try:
+        core = k8s_client.CoreV1Api(k8s_common.api_client(params))
+        nodes = json.loads(core.list_node(_preload_content=False).data)["items"]
+    except (k8s_common.K8sConnectionError, k8s_common.ApiException, HTTPError) as exc:
+        module.fail_json(msg="Failed to read the cluster's nodes: %s" % exc, exception=traceback.format_exc())
+    try:
+        result = driver_upgrade.plan(params["hosts"], nodes, params["version"], params["serial"], params["max_unavailable"])
+    except driver_upgrade.DriverUpgradePlanError as exc:
+        module.fail_json(msg=str(exc))
+    if result["refusal"]:
+        module.fail_json(msg=result["refusal"], changed=False, **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

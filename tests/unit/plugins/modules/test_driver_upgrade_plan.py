@@ -1,0 +1,63 @@
+"""hymt.gpu_mesh.driver_upgrade_plan against the simulated API server: one node read, the refusal as a failure.
+
+The planning rules are tested with tables in test_driver_upgrade.py; this checks the module's reading of
+real Node objects (capacity from the simulated device plugin, a cordon made through the API) and its result.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.hymt.gpu_mesh.plugins.modules import driver_upgrade_plan
+
+SEED = {"nodes": [{"name": "gpu-a", "gpus": 2}, {"name": "gpu-b", "gpus": 2}, {"name": "cpu-a"}]}
+OLD = {"driver_version": "580.95.05", "driver_mismatch": False, "gpu_count": 2}
+NEW = {"driver_version": "580.105.08", "driver_mismatch": False, "gpu_count": 2}
+
+
+@pytest.fixture(scope="module")
+def sim(kube_sim_factory, tmp_path_factory):
+    seed = tmp_path_factory.mktemp("seed") / "nodes.yaml"
+    seed.write_text(yaml.safe_dump(SEED))
+    return kube_sim_factory("--nodes", str(seed))
+
+
+def args(sim, **extra):
+    base = {"kubeconfig": sim.kubeconfig, "version": "580.105.08", "max_unavailable": 2,
+            "hosts": [{"host": "a", "node": "gpu-a", "facts": OLD}, {"host": "b", "node": "gpu-b", "facts": NEW}]}
+    base.update(extra)
+    return base
+
+
+def test_plans_from_the_nodes_the_api_returns(sim, run_module):
+    out = run_module(driver_upgrade_plan.main, args(sim))
+    assert out.kind == "exit", out.result
+    assert out.result["changed"] is False
+    assert out.result["upgrade"] == ["a"] and out.result["up_to_date"] == ["b"]
+    assert out.result["total_gpus"] == 4
+    assert out.result["batches"][0] == {"hosts": ["a"], "upgrade": ["a"], "gpus_taken": 2, "gpus_already_unavailable": 0}
+
+
+def test_a_node_cordoned_through_the_api_counts_as_unavailable(sim, run_module):
+    nodes = sim.dynamic_client().resources.get(api_version="v1", kind="Node")
+    nodes.patch(name="gpu-b", body={"spec": {"unschedulable": True}}, content_type="application/merge-patch+json")
+    try:
+        out = run_module(driver_upgrade_plan.main, args(sim))
+        assert out.kind == "fail"
+        assert out.result["unavailable_nodes"] == {"gpu-b": "cordoned"}
+        assert "a (2) would take 2 GPU(s) out of service on top of 2 already unavailable" in out.result["msg"]
+        assert run_module(driver_upgrade_plan.main, args(sim, max_unavailable="100%")).kind == "exit"
+    finally:
+        nodes.patch(name="gpu-b", body={"spec": {"unschedulable": None}}, content_type="application/merge-patch+json")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"version": "580"}, "exact NVIDIA driver version"),
+    ({"max_unavailable": "half"}, "max_unavailable must be"),
+    ({"serial": ["one"]}, "serial entries must be"),
+    ({"hosts": [{"host": "c", "node": "gpu-c", "facts": OLD}]}, "no Kubernetes node is registered for c"),
+])
+def test_bad_input_fails_with_the_reason(sim, run_module, extra, message):
+    out = run_module(driver_upgrade_plan.main, args(sim, **extra))
+    assert out.kind == "fail" and message in out.result["msg"]
