@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
+import importlib.util
 import json
 import re
 import subprocess
@@ -166,10 +167,12 @@ def main():
     os_name = " ".join(str(part) for part in first.get("os") or [] if part)
     lines = [
         "### Run of %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "",
-        "Host: %s, loaded driver %s (installed outside the package manager), %s, Python %s; the role ran as root "
-        "over a local connection (`ansible-playbook -i localhost, -c local`), one playbook per case. Ubuntu's "
+        "Host: %s, loaded driver %s (installed outside the package manager), %s, Python %s (%s); the role ran as "
+        "root over a local connection (`ansible-playbook -i localhost, -c local`), one playbook per case. Ubuntu's "
         "variables as loaded: distro branches refused `%s`, headers package `%s`." % (
             os_name or "?", loaded, ansible_version, sys.version.split()[0],
+            "its apt binding, python3-apt, is importable" if importlib.util.find_spec("apt")
+            else "without the apt binding python3-apt",
             json.dumps(first.get("distro_branches")), first.get("headers_package")),
         "",
         "| case | expected | changed | failed | action / rebooted | packages (Ubuntu vars) | message | result |",

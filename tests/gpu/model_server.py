@@ -1,22 +1,27 @@
 # Copyright: (c) 2026, hymt.gpu_mesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A minimal OpenAI-compatible chat server around model.generate, for the serving benchmark (issue 8, item 4).
+"""The random-weight HY-MT1.5-1.8B model directory, and a stand-in server for it (issue 8, item 4).
 
-The GPU host has no network and lacks what `transformers serve` needs (fastapi, uvicorn, openai,
-...), so this serves the model with aiohttp alone, which the host has. It answers what the
-collection's translate module asks: GET /health, GET /v1/models and POST /v1/chat/completions
-(non-streaming; vLLM-style top-level sampling fields temperature, top_p, top_k,
-repetition_penalty, plus ignore_eos, min_tokens and stop_token_ids). Requests waiting together
-are generated as one left-padded batch (at most --max-batch, gathered while requests arrive less
-than --gather-ms apart): static batching, not the continuous batching of vLLM or SGLang.
+``build DIR`` writes HY-MT1.5-1.8B's architecture (HunYuanDenseV1) with RANDOM bf16 weights, a
+tokenizer whose vocabulary covers all of the model's ids, a chat template and a generation
+config into DIR, which `transformers serve DIR` serves (tests/gpu/serving.py starts it). The
+tokenizer is the lab's small byte-level BPE (lab/model_server/build.py) with its vocabulary
+filled up to the model's 120818 ids by tokens that decode to " w<id>", so that every generated
+id decodes to text and a streamed answer shows its first token; the model's text is gibberish.
+``--small`` writes the same architecture and vocabulary at a size a CPU generates quickly, to
+run the serving code path without a GPU.
 
-GET /stats returns, per completed request, the server's own times: queue wait, time to first token
-(arrival to the first generated token, synchronised with the GPU), total time, batch size and
-token counts; POST /stats/reset clears them.
-
-The model is HY-MT1.5-1.8B's architecture (HunYuanDenseV1) with RANDOM weights: its text is
-gibberish. The tokenizer is the lab's small byte-level BPE (lab/model_server/build.py); ids the
-tokenizer does not know are left out of the returned text but counted as generated tokens.
+``serve DIR`` is the FALLBACK for a host where `transformers serve` cannot start (its serving
+extras fastapi, uvicorn, openai and pydantic are missing there): a minimal OpenAI-compatible
+server around model.generate with aiohttp alone. It answers what the collection's translate
+module asks: GET /health, GET /v1/models and POST /v1/chat/completions (non-streaming;
+vLLM-style top-level sampling fields temperature, top_p, top_k, repetition_penalty, plus
+ignore_eos, min_tokens and stop_token_ids). Requests waiting together are generated as one
+left-padded batch (at most --max-batch, gathered while requests arrive less than --gather-ms
+apart): static batching, not the continuous batching of vLLM or SGLang. GET /stats returns, per
+completed request, the server's own times: queue wait, time to first token (arrival to the first
+generated token, synchronised with the GPU), total time, batch size and token counts; POST
+/stats/reset clears them.
 """
 
 from __future__ import annotations
@@ -40,43 +45,80 @@ FULL_SIZE = dict(
     num_attention_heads=16, num_key_value_heads=4, head_dim=128, tie_word_embeddings=True,
     use_qk_norm=True, max_position_embeddings=32768,
 )
+# The same architecture and vocabulary at a size a CPU generates 50 tokens with in a fraction of a second.
+SMALL_SIZE = dict(FULL_SIZE, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=32)
+# What the filler tokens of the tokenizer decode to: a space and "w<id>" (byte-level BPE writes the space as "Ġ").
+FILLER = "\u0120w%d"
 
 
-def build_model(layers=None, device="cuda", seed=0):
-    """(model, tokenizer, description) with random bf16 weights on ``device``."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+def build_tokenizer(path, vocab_size, seed=0):
+    """The lab's tokenizer, its vocabulary filled up to ``vocab_size`` ids, saved into ``path``."""
+    from transformers import AutoTokenizer
 
     sys.path.insert(0, str(ROOT))
     from lab.model_server import build as lab_build  # the lab's tokenizer and chat template
 
-    tokdir = Path(tempfile.mkdtemp(prefix="hymt-tokenizer-"))
-    lab_build.build(tokdir, seed=seed)  # also writes the lab's tiny model, which is not used here
-    tokenizer = AutoTokenizer.from_pretrained(tokdir)
-    tokenizer.padding_side = "left"
-    settings = dict(FULL_SIZE, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                    pad_token_id=tokenizer.pad_token_id)
-    if layers:
-        settings["num_hidden_layers"] = layers
-    config = AutoConfig.for_model("hunyuan_v1_dense", **settings)
+    with tempfile.TemporaryDirectory(prefix="hymt-tokenizer-") as scratch:
+        lab_dir = Path(scratch)
+        lab_build.build(lab_dir, seed=seed)  # also writes the lab's tiny model, which is not used here
+        spec = json.loads((lab_dir / "tokenizer.json").read_text())
+        vocab = spec["model"]["vocab"]
+        taken = set(vocab)
+        for token_id in range(len(vocab), vocab_size):
+            token = FILLER % token_id
+            if token in taken:
+                raise SystemExit("filler token %r is already in the lab's vocabulary" % token)
+            vocab[token] = token_id
+        (lab_dir / "tokenizer.json").write_text(json.dumps(spec, ensure_ascii=False))
+        tokenizer = AutoTokenizer.from_pretrained(lab_dir)
+    if len(tokenizer) != vocab_size:
+        raise SystemExit("tokenizer has %d ids, expected %d" % (len(tokenizer), vocab_size))
+    tokenizer.save_pretrained(path)
+    return tokenizer
+
+
+def build(path, small=False, device="cuda", seed=0):
+    """Write the random-weight model directory; returns its description (architecture, size, config)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    sizes = SMALL_SIZE if small else FULL_SIZE
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(path, sizes["vocab_size"], seed)
+    special = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                   pad_token_id=tokenizer.pad_token_id)
+    config = AutoConfig.for_model("hunyuan_v1_dense", **sizes, **special)
     torch.manual_seed(seed)
     with torch.device(device):
-        try:
-            model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-        except TypeError:  # transformers before dtype= replaced torch_dtype=
-            model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.bfloat16)
-    model.eval()
-    params = sum(p.numel() for p in model.parameters())
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    for key, value in special.items():
+        setattr(model.generation_config, key, value)
+    model.save_pretrained(path)
     description = {
         "architecture": type(model).__name__,
-        "parameters": params,
+        "parameters": sum(p.numel() for p in model.parameters()),
         "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
-        "device": torch.cuda.get_device_name(0) if device == "cuda" else device,
-        "attention": getattr(model.config, "_attn_implementation", None),
-        "config": {k: settings[k] for k in FULL_SIZE},
+        "size": "small (CPU smoke test)" if small else "full",
+        "config": {k: sizes[k] for k in FULL_SIZE},
         "tokenizer_vocab": len(tokenizer),
+        "seed": seed,
     }
-    return model, tokenizer, description
+    (path / "hymt-random-model.json").write_text(json.dumps(description, indent=2) + "\n")
+    return description
+
+
+def load(path, device):
+    """(model, tokenizer) of a directory that build() wrote, in bf16 on ``device``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).to(device)
+    model.eval()
+    return model, tokenizer
 
 
 class FirstToken:
@@ -249,21 +291,32 @@ def make_app(engine, model_name, description):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--model-name", default="hy-mt1.5-1.8b-random")
-    parser.add_argument("--max-batch", type=int, default=8)
-    parser.add_argument("--gather-ms", type=float, default=10.0)
-    parser.add_argument("--layers", type=int, help="fewer layers, for a quick test on a CPU")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="write the random-weight model directory; prints its description as JSON")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--device", default="cuda", help="where the weights are initialised before they are saved")
+    p.add_argument("--small", action="store_true", help="the small size, for the CPU smoke test")
+    p = sub.add_parser("serve", help="serve a built directory with the aiohttp stand-in (fallback)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--model-name", help="the name /v1/models lists; default DIR as given")
+    p.add_argument("--max-batch", type=int, default=8)
+    p.add_argument("--gather-ms", type=float, default=10.0)
     opts = parser.parse_args()
+    if opts.command == "build":
+        print(json.dumps(build(opts.dir, opts.small, opts.device)), flush=True)
+        return
     from aiohttp import web
 
-    model, tokenizer, description = build_model(opts.layers, opts.device)
-    description.update(max_batch=opts.max_batch, gather_ms=opts.gather_ms)
+    model, tokenizer = load(opts.dir, opts.device)
+    description = json.loads((opts.dir / "hymt-random-model.json").read_text())
+    description.update(max_batch=opts.max_batch, gather_ms=opts.gather_ms,
+                       attention=getattr(model.config, "_attn_implementation", None))
     print(json.dumps(description), flush=True)
     engine = Engine(model, tokenizer, opts.max_batch, opts.gather_ms / 1000.0)
-    web.run_app(make_app(engine, opts.model_name, description), host=opts.host, port=opts.port, print=None)
+    web.run_app(make_app(engine, opts.model_name or str(opts.dir), description), host=opts.host, port=opts.port, print=None)
 
 
 if __name__ == "__main__":
