@@ -59,11 +59,15 @@ options:
     required: true
 extends_documentation_fragment:
   - hymt.gpu_mesh.k8s_auth
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: Only reads; plans the same in check mode.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 notes:
   - GPUs per node are the node's C(nvidia.com/gpu.count) label or its C(nvidia.com/gpu) capacity, or the
     host's own GPU count where that is larger (a node whose device plugin is down still has its GPUs).
