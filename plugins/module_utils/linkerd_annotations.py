@@ -8,7 +8,8 @@ on values it cannot parse, so a typo or an annotation copied from an old article
 names each such annotation with what to do instead. The known names and value formats are those
 of the Linkerd 2.20 injector (pkg/k8s/labels.go and pkg/inject); retries and timeouts are the
 ``retry.linkerd.io`` / ``timeout.linkerd.io`` annotations of Linkerd >= 2.16, read from Services
-and routes only.
+and routes only; circuit breaking is the ``balancer.linkerd.io/failure-accrual*`` annotations the
+policy controller reads from Services only (policy-controller/k8s/index/src/outbound/index.rs).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ DEFAULT_INBOUND_POLICIES = (
 GRPC_RETRY_STATUSES = ("cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable")
 
 _DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|\u00b5s|ms|s|m|h))+$")
+# The policy controller's own duration parser: one whole number and one unit, or a bare 0.
+_POLICY_DURATION_RE = re.compile(r"^(0|\d+(ms|s|m|h|d))$")
 _QUANTITY_RE = re.compile(r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _HTTP_STATUS_RE = re.compile(r"^([1-5]xx|[1-5]\d\d(-[1-5]\d\d)?)$")
 _TRUE_FALSE = ("true", "false")
@@ -80,6 +83,19 @@ def _check_cidrs(value):
 
 def _check_duration(value):
     return None if _DURATION_RE.match(value) else "must be a duration such as 500ms, 30s or 1m"
+
+
+def _check_policy_duration(value):
+    return None if _POLICY_DURATION_RE.match(value.strip()) else (
+        "must be a whole number with one unit (ms, s, m, h or d), such as 500ms or 60s")
+
+
+def _check_jitter_ratio(value):
+    try:
+        ok = 0 <= float(value) <= 100
+    except ValueError:
+        ok = False
+    return None if ok else "must be a number from 0 to 100"
 
 
 def _check_quantity(value):
@@ -178,6 +194,17 @@ ROUTE_ANNOTATIONS = {
     "timeout.linkerd.io/idle": _check_duration,
 }
 
+BALANCER = "balancer.linkerd.io/"
+
+# Circuit breaking: read by the policy controller from Services only (not from routes or pods).
+SERVICE_ANNOTATIONS = {
+    BALANCER + "failure-accrual": _enum(("consecutive", "unified")),
+    BALANCER + "failure-accrual-consecutive-max-failures": _check_uint,
+    BALANCER + "failure-accrual-consecutive-min-penalty": _check_policy_duration,
+    BALANCER + "failure-accrual-consecutive-max-penalty": _check_policy_duration,
+    BALANCER + "failure-accrual-consecutive-jitter-ratio": _check_jitter_ratio,
+}
+
 # Written by the injector onto pods it injected; a value set by hand is overwritten.
 INJECTOR_WRITTEN = ("linkerd.io/created-by", "linkerd.io/proxy-version", "linkerd.io/trust-root-sha256")
 
@@ -197,7 +224,7 @@ NEVER_VALID = {
     ),
 }
 
-LINKERD_PREFIXES = ("linkerd.io/", CONFIG, ALPHA, "retry.linkerd.io/", "timeout.linkerd.io/")
+LINKERD_PREFIXES = ("linkerd.io/", CONFIG, ALPHA, "retry.linkerd.io/", "timeout.linkerd.io/", BALANCER)
 
 _TARGET_NAMES = {
     "workload": "a pod template",
@@ -217,7 +244,7 @@ def _is_linkerd(name):
 
 
 def _known_names():
-    return list(PROXY_ANNOTATIONS) + list(ROUTE_ANNOTATIONS) + list(INJECTOR_WRITTEN)
+    return list(PROXY_ANNOTATIONS) + list(ROUTE_ANNOTATIONS) + list(SERVICE_ANNOTATIONS) + list(INJECTOR_WRITTEN)
 
 
 def _port_overlaps(name, value, ports, what):
@@ -271,6 +298,14 @@ def problems(annotations, target="workload", serving_ports=None, labels=None):
                                       "move it to the Service" % _TARGET_NAMES[target]))
                 continue
             reason = ROUTE_ANNOTATIONS[name](value)
+            if reason:
+                found.append(_problem(name, "error", "%s, not %r" % (reason, value)))
+        elif name in SERVICE_ANNOTATIONS:
+            if target != "service":
+                found.append(_problem(name, "error", "is read from Services only, not from %s; "
+                                      "move it to the Service" % _TARGET_NAMES[target]))
+                continue
+            reason = SERVICE_ANNOTATIONS[name](value)
             if reason:
                 found.append(_problem(name, "error", "%s, not %r" % (reason, value)))
         else:

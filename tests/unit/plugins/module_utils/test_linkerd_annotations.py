@@ -163,3 +163,45 @@ def test_parse_ports(value, ports):
 def test_unknown_target_is_refused():
     with pytest.raises(ValueError, match="target must be one of"):
         la.problems({}, "pod")
+
+
+# Circuit breaking as the policy controller's own tests configure it (outbound/index.rs).
+FAILURE_ACCRUAL = {
+    "balancer.linkerd.io/failure-accrual": "consecutive",
+    "balancer.linkerd.io/failure-accrual-consecutive-max-failures": "5",
+    "balancer.linkerd.io/failure-accrual-consecutive-min-penalty": "1s",
+    "balancer.linkerd.io/failure-accrual-consecutive-max-penalty": "1m",
+    "balancer.linkerd.io/failure-accrual-consecutive-jitter-ratio": "0.5",
+}
+
+
+def test_failure_accrual_belongs_on_the_service_only():
+    assert la.problems(FAILURE_ACCRUAL, "service") == []
+    for target in ("workload", "namespace", "route"):
+        found = la.problems(FAILURE_ACCRUAL, target)
+        assert len(found) == 5 and all("Services only" in p["message"] for p in found), target
+
+
+@pytest.mark.parametrize("name, value", [
+    ("balancer.linkerd.io/failure-accrual", "consecutive-failures"),
+    ("balancer.linkerd.io/failure-accrual-consecutive-max-failures", "-1"),
+    # The policy controller parses one whole number and one unit: no fractions, no 1m30s.
+    ("balancer.linkerd.io/failure-accrual-consecutive-max-penalty", "1.5s"),
+    ("balancer.linkerd.io/failure-accrual-consecutive-max-penalty", "1m30s"),
+    ("balancer.linkerd.io/failure-accrual-consecutive-min-penalty", "10"),
+    ("balancer.linkerd.io/failure-accrual-consecutive-jitter-ratio", "101"),
+])
+def test_bad_failure_accrual_values(name, value):
+    found = la.problems({name: value}, "service")
+    assert [p["severity"] for p in found] == ["error"] and repr(value) in found[0]["message"]
+
+
+def test_failure_accrual_typo_gets_a_suggestion():
+    found = la.problems({"balancer.linkerd.io/failure-accrual-consecutive-max-failure": "7"}, "service")
+    assert found[0]["message"].endswith("did you mean balancer.linkerd.io/failure-accrual-consecutive-max-failures?")
+
+
+def test_native_sidecar_annotation_of_the_pinned_linkerd_is_known():
+    # pkg/k8s/labels.go: config.linkerd.io/proxy-enable-native-sidecar, the alpha name deprecated.
+    assert la.problems({"config.linkerd.io/proxy-enable-native-sidecar": "true"}) == []
+    assert la.problems({"config.linkerd.io/proxy-enable-native-sidecar": "yes"})[0]["severity"] == "error"
