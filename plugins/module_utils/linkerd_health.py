@@ -33,6 +33,9 @@ DEFAULT_CRDS = (
 DEFAULT_DEPLOYMENTS = ("linkerd-destination", "linkerd-identity", "linkerd-proxy-injector")
 MUTATING_WEBHOOKS = ("linkerd-proxy-injector-webhook-config",)
 VALIDATING_WEBHOOKS = ("linkerd-policy-validator-webhook-config", "linkerd-sp-validator-webhook-config")
+# The linkerd-viz extension (viz/charts/linkerd-viz); prometheus is absent with an external Prometheus.
+DEFAULT_VIZ_DEPLOYMENTS = ("metrics-api", "prometheus", "tap", "tap-injector", "web")
+VIZ_MUTATING_WEBHOOKS = ("linkerd-tap-injector-webhook-config",)
 TRUST_ROOTS = "linkerd-identity-trust-roots"
 ISSUER_SECRET = "linkerd-identity-issuer"
 ISSUER_CERT_KEYS = ("crt.pem", "tls.crt")  # linkerd.io/tls, kubernetes.io/tls (cert-manager)
@@ -62,8 +65,9 @@ def _condition(obj, kind):
 
 # Gathering -----------------------------------------------------------------------------------
 
-def gather(api_client, namespace, data_plane_namespaces=()):
-    """Read everything the checks need; ``api_client`` is a kubernetes.client.ApiClient."""
+def gather(api_client, namespace, data_plane_namespaces=(), viz_namespace=None):
+    """Read everything the checks need; ``api_client`` is a kubernetes.client.ApiClient. The
+    Deployments of ``viz_namespace`` are read only when it is given (else ``viz_deployments`` is None)."""
     def raw(call, *args):
         try:
             return json.loads(call(*args, _preload_content=False).data)
@@ -84,6 +88,7 @@ def gather(api_client, namespace, data_plane_namespaces=()):
         "trust_roots": raw(core.read_namespaced_config_map, TRUST_ROOTS, namespace),
         "issuer_crt": None,
         "pods": {},
+        "viz_deployments": _by_name(raw(apps.list_namespaced_deployment, viz_namespace)["items"]) if viz_namespace else None,
     }
     # Only the certificate of the issuer Secret is kept; its key goes no further than this loop.
     secret = raw(core.read_namespaced_secret, ISSUER_SECRET, namespace)
@@ -115,31 +120,31 @@ def check_crds(crds, wanted):
     return out
 
 
-def check_deployments(deployments, wanted):
+def check_deployments(deployments, wanted, label="deployment ", missing_hint="Deployment missing from the control-plane namespace"):
     out = []
     for name in wanted:
         dep = deployments.get(name)
         if dep is None:
-            out.append(result("deployment " + name, ERROR, "Deployment missing from the control-plane namespace"))
+            out.append(result(label + name, ERROR, missing_hint))
             continue
         want = (dep.get("spec") or {}).get("replicas", 1)
         status = dep.get("status") or {}
         cond = _condition(dep, "Available")
         available = status.get("availableReplicas") or 0
         if cond and cond.get("status") == "True" and available >= want:
-            out.append(result("deployment " + name, OK, replicas=available))
+            out.append(result(label + name, OK, replicas=available))
         else:
             out.append(result(
-                "deployment " + name, ERROR,
+                label + name, ERROR,
                 "%d of %d replicas available; see kubectl -n %s describe deploy/%s"
                 % (available, want, dep["metadata"].get("namespace", "linkerd"), name),
             ))
     return out
 
 
-def check_webhooks(mutating, validating, now=None):
+def check_webhooks(mutating, validating, now=None, mutating_names=MUTATING_WEBHOOKS, validating_names=VALIDATING_WEBHOOKS):
     out = []
-    for kind, found, names in (("mutating", mutating, MUTATING_WEBHOOKS), ("validating", validating, VALIDATING_WEBHOOKS)):
+    for kind, found, names in (("mutating", mutating, mutating_names), ("validating", validating, validating_names)):
         for name in names:
             config = found.get(name)
             label = "webhook " + name
@@ -215,9 +220,12 @@ def check_identity(trust_roots, issuer_crt, warn_days=60, now=None):
     return out, facts
 
 
+def _version_label(obj):
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(VERSION_LABEL)
+
+
 def control_plane_version(deployments):
-    identity = deployments.get("linkerd-identity") or {}
-    return ((identity.get("metadata") or {}).get("labels") or {}).get(VERSION_LABEL)
+    return _version_label(deployments.get("linkerd-identity") or {})
 
 
 def _proxy_status(pod):
@@ -257,6 +265,22 @@ def check_data_plane(pods_by_ns, cp_version):
     return out
 
 
+def check_viz(viz_deployments, wanted, mutating, cp_version, now=None):
+    """The linkerd-viz extension: its Deployments available, the tap injector's webhook with a valid
+    caBundle, and its version the control plane's (a warning: viz is upgraded separately)."""
+    out = check_deployments(viz_deployments, wanted, "viz deployment ",
+                            "Deployment missing from the linkerd-viz namespace; install linkerd-viz (linkerd_viz_enabled)")
+    out += check_webhooks(mutating, {}, now, VIZ_MUTATING_WEBHOOKS, ())
+    versions = {name: _version_label(viz_deployments[name]) for name in wanted if name in viz_deployments}
+    stale = sorted("%s %s" % (name, version) for name, version in versions.items() if version != cp_version)
+    if cp_version and stale:
+        out.append(result("viz version", WARNING, "control plane %s, linkerd-viz %s; install linkerd-viz of the control plane's release"
+                          % (cp_version, ", ".join(stale))))
+    else:
+        out.append(result("viz version", OK))
+    return out
+
+
 def cli_command(binary, namespace, kubeconfig=None, context=None):
     """The ``linkerd check -o json`` command line for the same cluster as the API checks."""
     cmd = [binary, "check", "-o", "json", "--linkerd-namespace", namespace]
@@ -281,8 +305,9 @@ def parse_cli_json(text):
     return out
 
 
-def evaluate(snapshot, crds=DEFAULT_CRDS, deployments=DEFAULT_DEPLOYMENTS, warn_days=60, now=None):
-    """All checks of a snapshot; returns (results, facts)."""
+def evaluate(snapshot, crds=DEFAULT_CRDS, deployments=DEFAULT_DEPLOYMENTS, warn_days=60, now=None,
+             viz_deployments=DEFAULT_VIZ_DEPLOYMENTS):
+    """All checks of a snapshot (the viz ones when it holds viz_deployments); returns (results, facts)."""
     results = check_crds(snapshot["crds"], crds)
     results += check_deployments(snapshot["deployments"], deployments)
     results += check_webhooks(snapshot["mutating"], snapshot["validating"], now)
@@ -290,6 +315,8 @@ def evaluate(snapshot, crds=DEFAULT_CRDS, deployments=DEFAULT_DEPLOYMENTS, warn_
     results += identity
     facts["control_plane_version"] = control_plane_version(snapshot["deployments"])
     results += check_data_plane(snapshot.get("pods") or {}, facts["control_plane_version"])
+    if snapshot.get("viz_deployments") is not None:
+        results += check_viz(snapshot["viz_deployments"], viz_deployments, snapshot["mutating"], facts["control_plane_version"], now)
     return results, facts
 
 

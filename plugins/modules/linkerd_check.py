@@ -16,6 +16,9 @@ description:
     an anchor of the bundle, and how many days anchor and issuer have left.
   - Optionally checks the data plane of namespaces, every running pod having a ready
     C(linkerd-proxy) whose version matches the control plane.
+  - Optionally checks the linkerd-viz extension (O(viz_namespace)) - its Deployments available, the
+    tap injector webhook configuration with a valid caBundle, and a warning when its version is not
+    the control plane's.
   - When the C(linkerd) CLI is found (see O(cli)) its C(linkerd check -o json) results are added.
   - Fails with one message naming every failed check and its hint; warnings do not fail.
 author:
@@ -39,6 +42,16 @@ options:
     type: list
     elements: str
     default: []
+  viz_namespace:
+    description: Namespace of the linkerd-viz extension to check; not set, linkerd-viz is not checked.
+    type: str
+  viz_deployments:
+    description:
+      - linkerd-viz Deployments that must be available in O(viz_namespace). Leave out
+        V(prometheus) when linkerd-viz uses an external Prometheus.
+    type: list
+    elements: str
+    default: [metrics-api, prometheus, tap, tap-injector, web]
   warn_days:
     description: Warn when a trust anchor or the issuer has fewer days left; expired certificates fail.
     type: int
@@ -71,8 +84,8 @@ notes:
   - The issuer Secret is read for its certificate only; its private key is dropped at once and
     never returned.
   - API calls per run - one list each of CRDs, Deployments, mutating and validating webhook
-    configurations, one read each of the trust-roots ConfigMap and the issuer Secret, and one
-    pod list per O(data_plane_namespaces) entry.
+    configurations, one read each of the trust-roots ConfigMap and the issuer Secret, one pod list
+    per O(data_plane_namespaces) entry, and one Deployment list of O(viz_namespace) when set.
 seealso:
   - module: hymt.gpu_mesh.linkerd_identity_plan
 """
@@ -82,6 +95,13 @@ EXAMPLES = r"""
   hymt.gpu_mesh.linkerd_check:
     kubeconfig: "{{ hymt_kubeconfig }}"
     data_plane_namespaces: [hymt-translation]
+  delegate_to: localhost
+
+- name: Gate on Linkerd and its linkerd-viz extension, which uses an external Prometheus
+  hymt.gpu_mesh.linkerd_check:
+    kubeconfig: "{{ hymt_kubeconfig }}"
+    viz_namespace: linkerd-viz
+    viz_deployments: [metrics-api, tap, tap-injector, web]
   delegate_to: localhost
 """
 
@@ -132,6 +152,8 @@ def argspec():
         crds=dict(type="list", elements="str"),
         deployments=dict(type="list", elements="str", default=list(health.DEFAULT_DEPLOYMENTS)),
         data_plane_namespaces=dict(type="list", elements="str", default=[]),
+        viz_namespace=dict(type="str"),
+        viz_deployments=dict(type="list", elements="str", default=list(health.DEFAULT_VIZ_DEPLOYMENTS)),
         warn_days=dict(type="int", default=60),
         cli=dict(type="str", default="auto", choices=["auto", "never"]),
         cli_path=dict(type="path"),
@@ -163,7 +185,7 @@ def main():
     params = module.params
     try:
         client = k8s_common.api_client(params)
-        snapshot = health.gather(client, params["namespace"], params["data_plane_namespaces"])
+        snapshot = health.gather(client, params["namespace"], params["data_plane_namespaces"], params["viz_namespace"])
     except k8s_common.K8sConnectionError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # API errors, refused connections, TLS failures: many types
@@ -177,6 +199,7 @@ def main():
         crds=params["crds"] if params["crds"] is not None else health.DEFAULT_CRDS,
         deployments=params["deployments"],
         warn_days=params["warn_days"],
+        viz_deployments=params["viz_deployments"],
     )
     results += cli_results(module)
     summary = {status: sum(1 for r in results if r["status"] == status) for status in (health.OK, health.WARNING, health.ERROR)}

@@ -197,3 +197,62 @@ def test_evaluate_does_not_modify_the_snapshot(pki):
     before = copy.deepcopy(snap)
     health.evaluate(snap, now=NOW)
     assert snap == before
+
+
+# linkerd-viz ---------------------------------------------------------------------------------
+
+VIZ = ("metrics-api", "prometheus", "tap", "tap-injector", "web")
+
+
+def with_viz(pki, names=VIZ, version="edge-26.8.3"):
+    snap = healthy(pki)
+    snap["viz_deployments"] = {
+        name: {
+            "metadata": {"name": name, "namespace": "linkerd-viz", "labels": {"app.kubernetes.io/version": version}},
+            "spec": {"replicas": 1},
+            "status": {"availableReplicas": 1, "conditions": [{"type": "Available", "status": "True"}]},
+        }
+        for name in names
+    }
+    hook = {"name": "tap-injector.linkerd.io", "clientConfig": {"caBundle": b64(pem(pki["webhook_ca"]))}}
+    snap["mutating"]["linkerd-tap-injector-webhook-config"] = {"metadata": {"name": "linkerd-tap-injector-webhook-config"}, "webhooks": [hook]}
+    return snap
+
+
+def test_viz_is_checked_only_when_gathered(pki):
+    without = statuses(health.evaluate(healthy(pki), now=NOW)[0])
+    assert not [name for name in without if "viz" in name or "tap-injector" in name]
+    got = statuses(health.evaluate(with_viz(pki), now=NOW)[0])
+    viz = {name: status for name, status in got.items() if name not in without}
+    assert viz == {
+        "viz deployment metrics-api": "ok", "viz deployment prometheus": "ok", "viz deployment tap": "ok",
+        "viz deployment tap-injector": "ok", "viz deployment web": "ok",
+        "webhook linkerd-tap-injector-webhook-config": "ok", "viz version": "ok",
+    }
+
+
+def test_viz_without_its_prometheus_fails_unless_an_external_one_is_used(pki):
+    snap = with_viz(pki, names=("metrics-api", "tap", "tap-injector", "web"))
+    results = health.evaluate(snap, now=NOW)[0]
+    entry = next(r for r in results if r["name"] == "viz deployment prometheus")
+    assert entry["status"] == "error" and "linkerd-viz namespace" in entry["hint"]
+    external = health.evaluate(snap, now=NOW, viz_deployments=("metrics-api", "tap", "tap-injector", "web"))[0]
+    assert health.summarize(external) is None
+
+
+def test_unavailable_viz_deployment_and_tap_injector_webhook_fail(pki):
+    snap = with_viz(pki)
+    snap["viz_deployments"]["tap"]["status"] = {"availableReplicas": 0}
+    snap["mutating"]["linkerd-tap-injector-webhook-config"]["webhooks"][0]["clientConfig"]["caBundle"] = ""
+    results = health.evaluate(snap, now=NOW)[0]
+    message = health.summarize(results)
+    assert message.startswith("Linkerd check failed (2 of ")
+    assert "viz deployment tap: 0 of 1 replicas available; see kubectl -n linkerd-viz describe deploy/tap" in message
+    assert "webhook linkerd-tap-injector-webhook-config: tap-injector.linkerd.io has no caBundle" in message
+
+
+def test_viz_of_another_release_warns(pki):
+    snap = with_viz(pki, version="edge-26.6.3")
+    entry = next(r for r in health.evaluate(snap, now=NOW)[0] if r["name"] == "viz version")
+    assert entry["status"] == "warning"
+    assert entry["hint"].startswith("control plane edge-26.8.3, linkerd-viz metrics-api edge-26.6.3, prometheus edge-26.6.3")

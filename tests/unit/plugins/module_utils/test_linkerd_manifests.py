@@ -9,6 +9,7 @@ import hashlib
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
 from cryptography.hazmat.primitives import serialization
 from linkerd_certgen import issuer_of, make, pem
 
@@ -116,6 +117,20 @@ def test_input_is_not_modified_and_output_is_stable(material):
     assert yaml.safe_dump_all(docs) == before
     # Injecting into already injected documents changes nothing: reruns apply the same objects.
     assert lm.inject_identity(first, material["anchors"], material["crt"], material["key"]) == first
+
+
+def test_documents_as_ansible_hands_them_are_copied_into_plain_types(material):
+    # Ansible's loader returns tagged subclasses of str and int; the injected copy must be plain
+    # (and so cheap to copy), equal in value, and share nothing with the input.
+    tagged = DataLoader().load(RENDERED.split("---\n---\n")[1])
+    assert tagged["metadata"]["name"].__class__ is not str
+    copied = lm.plain_copy([tagged, {"n": DataLoader().load("7"), "f": 2.5, "b": True, "z": None}])
+    assert copied[0] == tagged and copied[1] == {"n": 7, "f": 2.5, "b": True, "z": None}
+    assert {type(v) for v in (copied[0]["metadata"]["name"], copied[0]["data"]["ca-bundle.crt"], copied[1]["n"])} == {str, int}
+    copied[0]["metadata"]["name"] = "changed"
+    assert tagged["metadata"]["name"] == "linkerd-identity-trust-roots"
+    injected = lm.inject_identity([tagged], material["anchors"], material["crt"], material["key"])
+    assert injected[0]["metadata"]["namespace"].__class__ is str
 
 
 def test_missing_identity_objects_are_added(material):

@@ -1,21 +1,34 @@
 # Copyright: (c) 2026, hymt.gpu_mesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helm values of the helm method, checked against the value paths the pinned chart reads
-(tests/unit/fixtures/linkerd: listed from the linkerd-control-plane chart at edge-26.8.3)."""
+"""Helm values of the helm method, checked against the value paths the pinned charts read
+(tests/unit/fixtures/linkerd: listed from the linkerd-control-plane and linkerd-viz charts at
+edge-26.8.3, chart version 2026.8.3). The control-plane values come from linkerd_values; the
+linkerd-viz values and the retention rewrite of pre-rendered viz manifests are the role's own
+expressions (roles/linkerd/vars/main.yml), rendered here by Ansible's Templar."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import linkerd_values as lv
 
-CHART_PATHS = {
-    line.strip()
-    for line in (Path(__file__).resolve().parents[2] / "fixtures/linkerd/control-plane-value-paths-edge-26.8.3.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-}
+ROOT = Path(__file__).resolve().parents[4]
+ROLE = ROOT / "roles/linkerd"
+VIZ_FIXTURE_DIR = ROOT / "lab/fixtures/linkerd/viz"
+
+
+def chart_paths(name):
+    text = (ROOT / "tests/unit/fixtures/linkerd" / name).read_text()
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+CHART_PATHS = chart_paths("control-plane-value-paths-edge-26.8.3.txt")
+VIZ_CHART_PATHS = chart_paths("viz-value-paths-edge-26.8.3.txt")
 MATERIAL = {
     "trust_anchors_pem": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n\n",
     "issuer_crt_pem": "-----BEGIN CERTIFICATE-----\nI\n-----END CERTIFICATE-----",
@@ -87,3 +100,88 @@ def test_extra_values_win_and_license_is_passed():
 def test_unknown_inbound_policy_is_refused():
     with pytest.raises(ValueError, match="unknown default inbound policy 'allow'"):
         lv.control_plane_values(MATERIAL, default_inbound_policy="allow")
+
+
+# linkerd-viz ---------------------------------------------------------------------------------
+
+def trusted(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    return value
+
+
+def role_var(name, **overrides):
+    """A variable of the linkerd role rendered with its defaults, vars and ``overrides``."""
+    loader = DataLoader()
+    variables = {}
+    for path in ("defaults/main.yml", "vars/main.yml"):
+        variables.update(trusted(loader.load_from_file(str(ROLE / path))))
+    variables.update(overrides)
+    return Templar(loader=loader, variables=variables).template(variables[name])
+
+
+VIZ_VARIANTS = {
+    "defaults": {},
+    "external prometheus": {"linkerd_viz_prometheus_url": "http://prometheus.monitoring.svc.cluster.local:9090"},
+    "mirrors and extra values": {"linkerd_image_registry": "registry.example.internal/linkerd/",
+                                 "linkerd_viz_prometheus_image_registry": "registry.example.internal/prom",
+                                 "linkerd_viz_helm_values": {"dashboard": {"replicas": 2}}},
+}
+
+
+@pytest.mark.parametrize("variant", VIZ_VARIANTS)
+def test_every_viz_value_is_one_the_chart_reads(variant):
+    values = role_var("__linkerd_viz_helm_values", **VIZ_VARIANTS[variant])
+    unknown = sorted(set(leaves(values)) - VIZ_CHART_PATHS)
+    assert unknown == []
+
+
+def test_viz_defaults_keep_the_seed_retention_in_the_bundled_prometheus():
+    values = role_var("__linkerd_viz_helm_values")
+    assert values == {
+        "linkerdNamespace": "linkerd",
+        "prometheus": {"enabled": True, "args": {"storage.tsdb.retention.time": "1h"}},
+    }
+    assert role_var("__linkerd_viz_deployments") == ["metrics-api", "tap", "tap-injector", "web", "prometheus"]
+
+
+def test_external_prometheus_replaces_the_bundled_one():
+    url = "https://prometheus.example.internal"
+    values = role_var("__linkerd_viz_helm_values", linkerd_viz_prometheus_url=url, linkerd_namespace="mesh")
+    assert values == {"linkerdNamespace": "mesh", "prometheusUrl": url, "prometheus": {"enabled": False}}
+    assert "prometheus" not in role_var("__linkerd_viz_deployments", linkerd_viz_prometheus_url=url)
+
+
+def test_viz_mirrors_and_extra_values():
+    values = role_var("__linkerd_viz_helm_values", **VIZ_VARIANTS["mirrors and extra values"])
+    assert values["defaultRegistry"] == "registry.example.internal/linkerd"
+    assert values["prometheus"]["image"] == {"registry": "registry.example.internal/prom"}
+    assert values["prometheus"]["args"] == {"storage.tsdb.retention.time": "1h"}
+    assert values["dashboard"] == {"replicas": 2}
+
+
+def fixture_docs():
+    return [doc for path in sorted(VIZ_FIXTURE_DIR.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def prometheus_args(docs):
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "prometheus"]
+    (container,) = [c for c in deploy["spec"]["template"]["spec"]["containers"] if c["name"] == "prometheus"]
+    return container["args"]
+
+
+def test_viz_manifests_get_the_retention_asked_for_and_nothing_else_changes():
+    original = fixture_docs()
+    assert "--storage.tsdb.retention.time=6h" in prometheus_args(original)
+    docs = role_var("__linkerd_viz_manifest_docs", linkerd_viz_manifests_dir=str(VIZ_FIXTURE_DIR), linkerd_viz_prometheus_retention="1d12h")
+    args = prometheus_args(docs)
+    assert [a for a in args if a.startswith("--storage.tsdb.retention.time")] == ["--storage.tsdb.retention.time=1d12h"]
+    expected = [a if not a.startswith("--storage.tsdb.retention.time=") else "--storage.tsdb.retention.time=1d12h"
+                for a in prometheus_args(original)]
+    assert args == expected
+    assert [d for d in docs if d["metadata"]["name"] != "prometheus" or d["kind"] != "Deployment"] == \
+        [d for d in original if d["metadata"]["name"] != "prometheus" or d["kind"] != "Deployment"]

@@ -81,3 +81,28 @@ def test_unreachable_cluster_fails_clearly(tmp_path, run_module):
     out = run_module(linkerd_check.main, {"kubeconfig": str(tmp_path / "missing"), "cli": "never"})
     assert out.kind == "fail"
     assert out.result["msg"].startswith("Failed to load the Kubernetes configuration")
+
+
+def test_viz_fixture_passes_and_an_absent_viz_fails(cluster, run_module):
+    client = cluster.dynamic_client()
+    docs = [d for d in yaml.safe_load_all((ROOT / "lab/fixtures/linkerd/viz/linkerd-viz.yaml").read_text()) if d]
+    for doc in docs:
+        client.resources.get(api_version=doc["apiVersion"], kind=doc["kind"]).create(
+            body=doc, namespace=doc["metadata"].get("namespace"))
+    deployments = client.resources.get(api_version="apps/v1", kind="Deployment")
+
+    def available():
+        items = deployments.get(namespace="linkerd-viz").to_dict()["items"]
+        return len(items) == 5 and all((d.get("status") or {}).get("availableReplicas") == 1 for d in items)
+
+    cluster.wait_for(available, what="the fixture linkerd-viz to roll out")
+    out = run_module(linkerd_check.main, {"kubeconfig": cluster.kubeconfig, "cli": "never", "viz_namespace": "linkerd-viz"})
+    assert out.kind == "exit", out.result.get("msg")
+    assert out.result["summary"] == {"ok": 26, "warning": 0, "error": 0}
+    viz = [r["name"] for r in out.result["results"] if r["name"].startswith("viz deployment")]
+    assert viz == ["viz deployment " + n for n in ("metrics-api", "prometheus", "tap", "tap-injector", "web")]
+
+    out = run_module(linkerd_check.main, {"kubeconfig": cluster.kubeconfig, "cli": "never", "viz_namespace": "no-viz-here",
+                                          "viz_deployments": ["metrics-api", "web"]})
+    assert out.kind == "fail"
+    assert out.result["msg"].startswith("Linkerd check failed (2 of 23 checks): viz deployment metrics-api: Deployment missing")
