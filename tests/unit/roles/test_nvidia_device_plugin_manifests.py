@@ -11,8 +11,9 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+
+from ansible_collections.hymt.gpu_mesh.tests.unit.role_variables import role_variables
 
 ROLE = Path(__file__).resolve().parents[3] / "roles/nvidia_device_plugin"
 # Newest Kubernetes that Linkerd 2.20 (the mesh phase) supports.
@@ -20,23 +21,8 @@ KUBERNETES_VERSION = "1.35"
 DIGEST = "sha256:" + "ab" * 32
 
 
-def _trusted(value):
-    """Vars files are trusted templates in a play; do the same for the copies loaded here."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
-
-
 def templar(**overrides):
-    loader = DataLoader()
-    variables = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(_trusted(loader.load_from_file(str(ROLE / name))))
-    variables.update(overrides)
+    loader, variables = role_variables(ROLE, **overrides)
     return Templar(loader=loader, variables=variables)
 
 

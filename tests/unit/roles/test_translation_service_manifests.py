@@ -19,10 +19,10 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import hymt_prompts, linkerd_annotations
+from ansible_collections.hymt.gpu_mesh.tests.unit.role_variables import role_variables as shared_role_variables
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles/translation_service"
@@ -33,25 +33,9 @@ SMOKE_FILES = {
 }
 
 
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trusted(v) for v in value]
-    return value
-
-
 def role_variables(**overrides):
-    loader = DataLoader()
-    variables = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(trusted(loader.load_from_file(str(ROLE / name))))
-    # The role reads these with lookup('file'), which needs a play; the test reads the same files.
-    variables["__translation_service_smoke_files"] = SMOKE_FILES
-    variables.update(trusted(overrides))
-    return loader, variables
+    # The role reads the smoke files with lookup('file'), which needs a play; the test reads the same files.
+    return shared_role_variables(ROLE, __translation_service_smoke_files=SMOKE_FILES, **overrides)
 
 
 _RENDERED = {}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import linkerd_values as lv
+from ansible_collections.hymt.gpu_mesh.tests.unit.role_variables import role_variables
 
 ROOT = Path(__file__).resolve().parents[4]
 ROLE = ROOT / "roles/linkerd"
@@ -104,23 +104,9 @@ def test_unknown_inbound_policy_is_refused():
 
 # linkerd-viz ---------------------------------------------------------------------------------
 
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trusted(v) for v in value]
-    return value
-
-
 def role_var(name, **overrides):
     """A variable of the linkerd role rendered with its defaults, vars and ``overrides``."""
-    loader = DataLoader()
-    variables = {}
-    for path in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(trusted(loader.load_from_file(str(ROLE / path))))
-    variables.update(overrides)
+    loader, variables = role_variables(ROLE, **overrides)
     return Templar(loader=loader, variables=variables).template(variables[name])
 
 
