@@ -1,10 +1,12 @@
 """Fixtures shared by every test suite of hymt.gpu_mesh.
 
-``kube_sim`` is a running simulated Kubernetes API server (lab/kube_sim) for the whole session:
-``kube_sim.kubeconfig`` is its kubeconfig (TLS + bearer token), ``kube_sim.dynamic_client()`` a
-kubernetes DynamicClient, and ``kube_sim.reset()`` / ``set_faults()`` / ``requests()`` its admin API.
-Tests sharing it should use their own namespaces; ``kube_sim_factory`` starts extra simulators
-(for example with another node seed file) that stop at the end of the session.
+``lab_cluster`` is the lab's Kubernetes for the whole session: upstream kube-apiserver, etcd,
+controller-manager and scheduler built from their Go modules, KWOK nodes from
+lab/control_plane/nodes.yaml (lab/control_plane). ``lab_cluster.kubeconfig`` is the product's
+kubeconfig (through the lab's fault proxy), ``dynamic_client()`` a kubernetes DynamicClient,
+``set_faults()`` / ``requests()`` the fault proxy's rules and the audit log's count of the
+product's requests. Tests sharing it use their own namespaces; ``lab_cluster_factory(nodes=SEED)``
+starts another cluster on another node seed file, stopped at the end of the session.
 """
 
 from __future__ import annotations
@@ -18,26 +20,25 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lab.kube_sim import harness  # noqa: E402  pylint: disable=wrong-import-position
+from lab.control_plane import harness  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="session")
-def kube_sim_factory(tmp_path_factory):
-    """Start a simulator: ``kube_sim_factory("--nodes", path, ...)``; all are stopped at session end."""
+def lab_cluster_factory(tmp_path_factory):
+    """Start a lab cluster: ``lab_cluster_factory(nodes=path)``; all are stopped at session end."""
     started = []
 
-    def start(*args: str, env: dict | None = None) -> harness.KubeSim:
-        sim = harness.start(str(tmp_path_factory.mktemp("kube_sim")), "--pod-ready-seconds", "0.3",
-                            "--job-seconds", "0.3", "--crash-seconds", "0.5", *args, env=env)
-        started.append(sim)
-        return sim
+    def start(**kwargs) -> harness.LabCluster:
+        cluster = harness.start(tmp_path_factory.mktemp("lab-cluster"), **kwargs)
+        started.append(cluster)
+        return cluster
 
     yield start
-    for sim in started:
-        sim.stop()
+    for cluster in started:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
-def kube_sim(kube_sim_factory) -> harness.KubeSim:
-    """The session's simulated cluster, seeded from lab/kube_sim/nodes.yaml."""
-    return kube_sim_factory()
+def lab_cluster(lab_cluster_factory) -> harness.LabCluster:
+    """The session's lab cluster, seeded from lab/control_plane/nodes.yaml."""
+    return lab_cluster_factory()

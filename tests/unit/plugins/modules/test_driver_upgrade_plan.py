@@ -1,7 +1,7 @@
-"""hymt.gpu_mesh.driver_upgrade_plan against the simulated API server: one node read, the refusal as a failure.
+"""hymt.gpu_mesh.driver_upgrade_plan against the lab's upstream API server: one node read, the refusal as a failure.
 
 The planning rules are tested with tables in test_driver_upgrade.py; this checks the module's reading of
-real Node objects (capacity from the simulated device plugin, a cordon made through the API) and its result.
+real Node objects (a cordon made through the API) and its result.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ NEW = {"driver_version": "580.105.08", "driver_mismatch": False, "gpu_count": 2}
 
 
 @pytest.fixture(scope="module")
-def sim(kube_sim_factory, tmp_path_factory):
+def sim(lab_cluster_factory, tmp_path_factory):
     seed = tmp_path_factory.mktemp("seed") / "nodes.yaml"
     seed.write_text(yaml.safe_dump(SEED))
-    return kube_sim_factory("--nodes", str(seed))
+    return lab_cluster_factory(nodes=seed)
 
 
 def args(sim, **extra):

@@ -1,4 +1,4 @@
-"""hymt.gpu_mesh.k8s_gpu_capacity's cluster reads against the simulated API server (lab/kube_sim).
+"""hymt.gpu_mesh.k8s_gpu_capacity's cluster reads against the lab's upstream API server (lab/control_plane).
 
 The gate's judgement is tested with tables in test_gpu_capacity.py; this checks what the module feeds it:
 404s as absent objects, the DaemonSet's pods found through its selector and owner, and nodes' allocatable.
@@ -40,10 +40,10 @@ def plugin_daemonset():
 
 
 @pytest.fixture(scope="module")
-def sim(kube_sim_factory, tmp_path_factory):
+def sim(lab_cluster_factory, tmp_path_factory):
     seed = tmp_path_factory.mktemp("seed") / "nodes.yaml"
     seed.write_text(yaml.safe_dump(SEED))
-    return kube_sim_factory("--nodes", str(seed))
+    return lab_cluster_factory(nodes=seed)
 
 
 def test_reads_absent_objects_then_a_working_plugin(sim):

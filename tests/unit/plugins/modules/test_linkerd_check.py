@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, hymt.gpu_mesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""main() of linkerd_check through the real kubernetes client against a simulated API server
-(lab/kube_sim, its own instance), loaded with the lab's Linkerd fixture manifests."""
+"""main() of linkerd_check through the real kubernetes client against the lab's upstream API server
+(lab/control_plane, its own instance), loaded with the lab's Linkerd fixture manifests."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ FIXTURES = ROOT / "lab/fixtures/linkerd/manifests"
 
 
 @pytest.fixture(scope="module")
-def cluster(kube_sim_factory):
-    """A simulator with the fixture control plane installed and rolled out."""
-    sim = kube_sim_factory()
+def cluster(lab_cluster_factory):
+    """A lab cluster with the fixture control plane installed and rolled out."""
+    sim = lab_cluster_factory()
     anchor = make("root.linkerd.cluster.local", days=3650, pathlen=1)
     issuer, key = issuer_of(anchor)
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
