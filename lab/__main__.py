@@ -4,8 +4,8 @@
     python -m lab down                       stop everything the lab started
 
 The lab's GPU hosts are podman containers (systemd as PID 1) listed in inventories/lab/hosts.yml; its
-Kubernetes cluster is the simulated API server lab/kube_sim, whose kubeconfig lab/.state/kubeconfig is
-what inventories/lab uses. Everything started is recorded under lab/.state/ so that `down` removes exactly that.
+Kubernetes cluster is upstream Kubernetes built from Go modules with KWOK nodes (lab/control_plane),
+whose kubeconfig lab/.state/kubeconfig is what inventories/lab uses. Everything started is recorded under lab/.state/ so that `down` removes exactly that.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ INVENTORY = ROOT / "inventories" / "lab" / "hosts.yml"
 LABEL = "hymt.lab=1"
 IMAGE = "localhost/hymt-debian-systemd:bookworm"
 PHASES = ("gpu_hosts", "cluster_gpu", "mesh", "translation", "verify")
-SIM_STATE = STATE / "kube_sim"
+CLUSTER_STATE = STATE / "cluster"
 KUBECONFIG = STATE / "kubeconfig"
 NVIDIA_REPO = STATE / "nvidia-repo"
 SIM_MODULE = STATE / "nvidia-loaded-module-version"
 MODEL_SERVER_STATE = STATE / "model_server"
 # The driver the fixture mirror carries and the lab hosts' simulated kernel module is of.
 LAB_DRIVER_VERSION = "580.95.05"
-K8S_VERSION = "1.33"
 
 
 def say(msg: str) -> None:
@@ -101,19 +100,19 @@ def stop_hosts() -> None:
 
 
 def start_cluster() -> None:
-    """Start the simulated Kubernetes API server in the background; returns once it answers /readyz."""
+    """Start the lab's Kubernetes (built on first use); returns once it serves and its nodes are Ready."""
     stop_cluster(quiet=True)
-    say(f"starting the simulated Kubernetes cluster (API {K8S_VERSION}, nodes from lab/kube_sim/nodes.yaml)")
-    rc = subprocess.call([sys.executable, "-m", "lab.kube_sim", "start", "--state-dir", str(SIM_STATE),
-                          "--kubeconfig", str(KUBECONFIG), "--k8s-version", K8S_VERSION,
-                          "--pod-ready-seconds", "2"], cwd=ROOT)
+    say("starting the lab cluster (upstream Kubernetes, KWOK nodes from lab/control_plane/nodes.yaml)")
+    subprocess.run([sys.executable, "-m", "lab.control_plane", "gateway-api", "--out",
+                    str(STATE / "gateway-api" / "standard-install.yaml")], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    rc = subprocess.call([sys.executable, "-m", "lab.control_plane", "start", "--state-dir", str(CLUSTER_STATE),
+                          "--kubeconfig", str(KUBECONFIG), "--pod-ready-seconds", "2"], cwd=ROOT)
     if rc != 0:
-        raise SystemExit(f"[lab] the simulated cluster did not start; its log is {SIM_STATE / 'kube_sim.log'}")
-    say(f"simulated cluster ready; kubeconfig {KUBECONFIG}")
+        raise SystemExit(f"[lab] the lab cluster did not start; its logs are in {CLUSTER_STATE / 'logs'}")
 
 
 def stop_cluster(quiet: bool = False) -> None:
-    result = subprocess.run([sys.executable, "-m", "lab.kube_sim", "stop", "--state-dir", str(SIM_STATE)],
+    result = subprocess.run([sys.executable, "-m", "lab.control_plane", "stop", "--state-dir", str(CLUSTER_STATE)],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     KUBECONFIG.unlink(missing_ok=True)
     if not quiet:

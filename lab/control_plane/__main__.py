@@ -5,6 +5,7 @@
     python -m lab.control_plane stop --state-dir DIR
     python -m lab.control_plane requests --state-dir DIR [--reset]   the product's API requests (audit log)
     python -m lab.control_plane faults --state-dir DIR [--set JSON | --clear]
+    python -m lab.control_plane gateway-api --out FILE              the pinned Gateway API release's CRDs
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import audit, components
 from .cluster import Cluster
@@ -39,10 +41,15 @@ def main(argv=None) -> int:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--set", help='JSON list of rules, e.g. [{"verb": "PATCH", "sequence": [503, 503]}]')
     group.add_argument("--clear", action="store_true")
+    p = sub.add_parser("gateway-api", help="write the pinned Gateway API release's standard CRDs to one file")
+    p.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
     if args.action == "build":
         return components.main(args.components)
+    if args.action == "gateway-api":
+        print(components.gateway_api_install(Path(args.out)))
+        return 0
     cluster = Cluster(args.state_dir)
     if args.action == "start":
         cluster.start(args.nodes, pod_ready_seconds=args.pod_ready_seconds, kubeconfig=args.kubeconfig,

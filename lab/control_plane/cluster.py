@@ -2,7 +2,7 @@
 kube-controller-manager and kube-scheduler, KWOK for the nodes, the lab's device-plugin stand-in and
 the fault proxy that the product's kubeconfig points at.
 
-State directory layout (everything a run made; `stop` removes nothing but the processes):
+State directory layout (`stop` ends the processes and keeps the rest for inspection):
 
     pki/               CA, serving and client certificates, service-account keys (keys 0600)
     etcd/              etcd's data
@@ -10,7 +10,7 @@ State directory layout (everything a run made; `stop` removes nothing but the pr
     audit.log          the API server's audit log (JSON lines): the request log tests read
     kubeconfig         what the product uses: the fault proxy, bearer token of user hymt-admin
     admin.kubeconfig   the API server directly, client certificate in system:masters (lab parts)
-    cluster.json       urls, ports and the pid of every process
+    cluster.json       urls, ports and the pid of every process (only while it runs)
 """
 
 from __future__ import annotations
@@ -290,9 +290,8 @@ class Cluster:
         for name in sorted(pids, key=lambda n: order.index(n) if n in order else -1):
             if terminate(pids[name]):
                 stopped.append(name)
-        if record:
-            record["pids"] = {}
-            self._save(record)
+        # cluster.json exists exactly while the cluster runs (Molecule's creates/removes rely on it).
+        self.record_path.unlink(missing_ok=True)
         if not quiet:
             say(f"stopped {', '.join(stopped) or 'nothing (not running)'}")
         return stopped

@@ -79,6 +79,8 @@ COMPONENTS = {
         Component("etcd", "go.etcd.io/etcd/server/v3", 1),
         Component("kwok", "sigs.k8s.io/kwok", 3, ("sigs.k8s.io/kwok/pkg/consts.Version={v}",)),
         Component("helm", "helm.sh/helm/v4", 3, ("helm.sh/helm/v4/internal/version.version={v}",)),
+        # Source only: its CRDs (config/crd/), not a program.
+        Component("gateway-api", "sigs.k8s.io/gateway-api", 0),
     )
 }
 
@@ -165,8 +167,21 @@ def module_dir(name: str) -> Path:
     return Path(match.group(1))
 
 
+def gateway_api_install(out: Path) -> Path:
+    """The release's standard-channel CRDs as one file, in the order its kustomization lists them:
+    what the release publishes as standard-install.yaml, made from the module's own files."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    source = module_dir("gateway-api") / "config" / "crd"
+    resources = yaml.safe_load((source / "kustomization.yaml").read_text(encoding="utf-8"))["resources"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join("---\n" + (source / r).read_text(encoding="utf-8") for r in resources if r.startswith("standard/")),
+                   encoding="utf-8")
+    return out
+
+
 def main(argv: list[str]) -> int:
-    for name in argv or list(COMPONENTS):
+    for name in argv or [n for n, c in COMPONENTS.items() if c.tools]:
         if name not in COMPONENTS:
             print(f"unknown component {name}; known: {', '.join(COMPONENTS)}", file=sys.stderr)
             return 2

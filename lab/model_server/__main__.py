@@ -1,19 +1,47 @@
 """python -m lab.model_server build DIR | start DIR --state-dir D [--port N] | stop --state-dir D
 
 Every command runs in its own process, so torch is never imported into a process that has loaded
-Ansible (ansible-core patches sys.intern, which torch's compiler refuses).
+Ansible (ansible-core patches sys.intern, which torch's compiler refuses). Commands that need the
+model run in the model server's own venv (.venv-model-server, from lab/model_server/requirements.txt),
+made on first use: torch from PyPI is a CUDA build of several GB that nothing else here needs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lab.model_server import build, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+VENV = Path(os.environ.get("HYMT_MODEL_SERVER_VENV") or ROOT / ".venv-model-server")
+
+
+def ensure_venv() -> Path:
+    """The model server venv's python, (re)built when requirements.txt changed."""
+    python = VENV / "bin" / "python"
+    stamp = VENV / ".requirements-sha256"
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return python
+    started = time.monotonic()
+    print(f"[model-server] building {VENV} from {REQUIREMENTS.relative_to(ROOT)} (torch is a CUDA build of "
+          "several GB from PyPI; first time only)", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--progress-bar", "off", "-r", str(REQUIREMENTS)],
+                   check=True)
+    stamp.write_text(digest)
+    print(f"[model-server] {VENV} ready in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return python
 
 
 def main(argv=None):
@@ -29,6 +57,11 @@ def main(argv=None):
     p = sub.add_parser("stop", help="stop the server recorded in --state-dir")
     p.add_argument("--state-dir", required=True)
     args = parser.parse_args(argv)
+
+    if args.command in ("build", "start") and importlib.util.find_spec("transformers") is None:
+        python = ensure_venv()
+        os.execve(str(python), [str(python), "-m", "lab.model_server", *(sys.argv[1:] if argv is None else argv)],
+                  {**os.environ, "PYTHONPATH": str(ROOT)})
 
     if args.command == "build":
         print(build.build(args.dir))

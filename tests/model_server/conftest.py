@@ -2,13 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One real `transformers serve` on the tiny HunYuanDenseV1 model for the whole session.
 
-The model is built and served by `python -m lab.model_server` in child processes: torch must not
-be imported into the pytest process, where Ansible's sys.intern patch breaks it.
+The model is built and served by `python -m lab.model_server` in child processes, in the model
+server's own venv (made on first use): torch must not be imported into the pytest process, where
+Ansible's sys.intern patch breaks it, and the main venv does not carry it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -30,8 +30,6 @@ def lab_model_server(*args, timeout=600):
 @pytest.fixture(scope="session")
 def model_server(tmp_path_factory):
     """(base_url, model_dir) of a running server; stopped at the end of the session."""
-    if importlib.util.find_spec("transformers") is None:
-        pytest.skip("needs transformers[serving] and torch==2.13.0 (requirements-dev.txt)")
     base = tmp_path_factory.mktemp("tiny-hunyuan")
     model_dir = base / "model"
     lab_model_server("start", model_dir, "--state-dir", base)

@@ -114,7 +114,7 @@ def test_mig_strategy_reaches_the_config(strategy):
 def test_a_changed_config_rolls_the_plugin_pods():
     def checksum(**overrides):
         (daemonset,) = by_kind(objects(**overrides), "DaemonSet")
-        return daemonset["spec"]["template"]["metadata"]["annotations"]["hymt.gpu_mesh/config-sha256"]
+        return daemonset["spec"]["template"]["metadata"]["annotations"]["gpu-mesh.hymt.io/config-sha256"]
 
     assert checksum() == checksum()
     assert checksum(nvidia_device_plugin_time_slicing_replicas=2) != checksum()
