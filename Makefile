@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps images test sanity lint unit molecule lab lab-down build clean
+.PHONY: setup system-deps images lab-binaries test sanity lint unit molecule lab lab-down build clean
 
 ## setup: build .venv (only when the requirements changed) and make the checkout resolvable as hymt.gpu_mesh
 setup: $(VENV)/.installed .collections/ansible_collections/hymt/gpu_mesh
@@ -31,6 +31,10 @@ system-deps:
 ## images: the Debian 12 and 13 test-host images (cached; rebuilt when their recipe changes)
 images: system-deps
 	@lab/images/build.sh bookworm trixie
+
+## lab-binaries: the lab's upstream programs built from their Go modules (cached; built only when missing)
+lab-binaries: setup
+	@$(PYTHON) -m lab.control_plane build
 
 ## test: the whole suite; ends with one line "N passed, N failed"
 test: setup system-deps

@@ -1,8 +1,10 @@
 """Run the whole hymt.gpu_mesh test suite and end with one line: ``N passed, N failed``.
 
 Stages, in order (``--only STAGE`` runs one): ansible-test sanity on a copy of the collection laid
-out as ansible_collections/hymt/gpu_mesh, ansible-lint with the production profile, pytest over
-tests/ (unit tests and the lab simulator's suite), then every Molecule scenario under molecule/.
+out as ansible_collections/hymt/gpu_mesh, ansible-lint with the production profile, the lab's
+upstream programs (Kubernetes, etcd, KWOK, Helm built from their Go modules when not cached) and the
+model server's venv, pytest over tests/ (unit tests, module tests and the lab cluster's tests), then
+every Molecule scenario under molecule/.
 Pytest counts each test; every other stage counts each sanity test or scenario. Any failure makes
 the exit status non-zero. Run through ``make test`` so that .venv and the system packages exist.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-STAGES = ("sanity", "lint", "unit", "molecule")
+STAGES = ("sanity", "lint", "lab", "unit", "molecule")
 # Upstream-shaped manifests (multi-document YAML, as `linkerd install` and Gateway API releases ship
 # them) that stand in for real installs in the lab: data, not collection content, never shipped.
 SANITY_EXCLUDED = ("lab/fixtures/",)
@@ -108,6 +110,13 @@ def stage_sanity(tally: Tally) -> None:
 def stage_lint(tally: Tally) -> None:
     banner("ansible-lint --profile production")
     tally.add("ansible-lint", run(["ansible-lint", "--profile", "production"]) == 0)
+
+
+def stage_lab(tally: Tally) -> None:
+    banner("lab: upstream binaries and the model server's venv")
+    tally.add("lab:upstream-binaries", run([sys.executable, "-m", "lab.control_plane", "build"]) == 0)
+    with tempfile.TemporaryDirectory() as scratch:
+        tally.add("lab:model-server", run([sys.executable, "-m", "lab.model_server", "build", f"{scratch}/model"]) == 0)
 
 
 def stage_unit(tally: Tally) -> None:

@@ -78,7 +78,7 @@ COMPONENTS = {
             for var in KUBE_VERSION_VARS)),
         Component("etcd", "go.etcd.io/etcd/server/v3", 1),
         Component("kwok", "sigs.k8s.io/kwok", 3, ("sigs.k8s.io/kwok/pkg/consts.Version={v}",)),
-        Component("helm", "helm.sh/helm/v4", 3, ("helm.sh/helm/v4/internal/version.version={v}",)),
+        Component("helm", "helm.sh/helm/v3", 3, ("helm.sh/helm/v3/internal/version.version={v}",)),
         # Source only: its CRDs (config/crd/), not a program.
         Component("gateway-api", "sigs.k8s.io/gateway-api", 0),
     )
@@ -90,7 +90,7 @@ def cache_root() -> Path:
 
 
 def say(message: str) -> None:
-    print(f"[control-plane] {message}", flush=True)
+    print(f"[control-plane] {message}", file=sys.stderr, flush=True)
 
 
 def _go() -> str:

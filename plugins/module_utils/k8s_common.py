@@ -79,7 +79,8 @@ def build_configuration(params):
     if params.get("host"):
         conf.host = params["host"]
     if params.get("api_key"):
-        conf.api_key = {"BearerToken": "Bearer " + params["api_key"]}
+        # "authorization" is the key every kubernetes client release reads (older ones ignore "BearerToken").
+        conf.api_key = {"authorization": "Bearer " + params["api_key"]}
         # The kubeconfig loader's hook would put the kubeconfig's token back before each request.
         conf.refresh_api_key_hook = None
     if params.get("username"):

@@ -78,3 +78,17 @@ def test_secrets_are_no_log_and_env_fallbacks_follow_kubernetes_core():
     assert {name for name, opts in spec.items() if opts.get("no_log")} == {"kubeconfig", "api_key", "password"}
     assert spec["kubeconfig"]["fallback"][1] == ["K8S_AUTH_KUBECONFIG"]
     assert spec["validate_certs"]["aliases"] == ["verify_ssl"]
+
+
+def test_a_task_token_authenticates_against_the_real_api_server(lab_cluster):
+    """host + api_key + ca_cert, as AWX's credential injects them (K8S_AUTH_*), with no kubeconfig:
+    the upstream API server must see the token (a wrong one gets 401, not an anonymous 403)."""
+    from kubernetes import client as k8s  # pylint: disable=import-outside-toplevel
+
+    token = yaml.safe_load(open(lab_cluster.kubeconfig, encoding="utf-8"))["users"][0]["user"]["token"]
+    base = {"host": lab_cluster.url, "ca_cert": lab_cluster.ca, "validate_certs": True}
+    core = k8s.CoreV1Api(k8s_common.api_client(params(api_key=token, **base)))
+    assert "default" in [n.metadata.name for n in core.list_namespace().items]
+    with pytest.raises(k8s.ApiException) as refused:
+        k8s.CoreV1Api(k8s_common.api_client(params(api_key="not-" + token, **base))).list_namespace()
+    assert refused.value.status == 401
