@@ -116,7 +116,7 @@ def stop_cluster(quiet: bool = False) -> None:
                             cwd=ROOT, capture_output=True, text=True, check=False)
     KUBECONFIG.unlink(missing_ok=True)
     if not quiet:
-        say(result.stdout.strip() or result.stderr.strip())
+        print(result.stdout.strip() or result.stderr.strip(), flush=True)
 
 
 def start_model_server() -> None:
