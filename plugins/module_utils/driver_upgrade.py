@@ -14,6 +14,14 @@ from __future__ import annotations
 import re
 
 GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
+# Where each node's upgrade stands, on the Node (as NVIDIA's GPU Operator labels its nodes), so that an
+# operator sees it with `kubectl get nodes -L` and a rerun knows which cordons are the rollout's own.
+STATE_LABEL = "gpu-mesh.hymt.io/driver-upgrade-state"
+STATES = ("cordoned", "drained", "upgraded", "rebooted", "verified", "done", "failed")
+# States in which the node is cordoned by the rollout, not by its operator.
+OWN_CORDON_STATES = ("cordoned", "drained", "upgraded", "rebooted", "verified", "failed")
+# A node labelled so is left out of every rollout.
+EXCLUDE_LABEL = "gpu-mesh.hymt.io/driver-upgrade-exclude"
 _VERSION_RE = re.compile(r"^\d{3}\.\d{1,3}(\.\d{1,3})?$")
 _PERCENT_RE = re.compile(r"^(\d{1,3})%$")
 
@@ -93,6 +101,19 @@ def node_unavailable(node):
     return ""
 
 
+def upgrade_state(node):
+    return ((node.get("metadata") or {}).get("labels") or {}).get(STATE_LABEL, "")
+
+
+def excluded(node):
+    return ((node.get("metadata") or {}).get("labels") or {}).get(EXCLUDE_LABEL, "").lower() == "true"
+
+
+def cordoned_by_operator(node):
+    """Cordoned, and not by an earlier run of this rollout (which a rerun then resumes and uncordons)."""
+    return bool((node.get("spec") or {}).get("unschedulable")) and upgrade_state(node) not in OWN_CORDON_STATES
+
+
 def needs_upgrade(facts, version):
     """Whether a host's loaded, working driver differs from ``version`` (a mismatch always needs the change)."""
     if not facts or not facts.get("driver_version") or facts.get("driver_mismatch"):
@@ -124,7 +145,8 @@ def plan(hosts, nodes, version, serial, max_unavailable):
     unavailable = {name: node_unavailable(node) for name, node in by_name.items()
                    if gpus.get(name) and node_unavailable(node)}
 
-    upgrade = [h["host"] for h in hosts if needs_upgrade(h.get("facts"), version)]
+    left_out = [h["host"] for h in hosts if excluded(by_name[h["node"]])]
+    upgrade = [h["host"] for h in hosts if h["host"] not in left_out and needs_upgrade(h.get("facts"), version)]
     host_by_name = {h["host"]: h for h in hosts}
     planned, refusals = [], []
     for batch in batches([h["host"] for h in hosts], serial):
@@ -140,9 +162,11 @@ def plan(hosts, nodes, version, serial, max_unavailable):
     result = {
         "version": version, "total_gpus": total, "max_unavailable_gpus": limit,
         "unavailable_nodes": unavailable, "upgrade": upgrade,
-        "up_to_date": [h["host"] for h in hosts if h["host"] not in upgrade], "batches": planned,
+        "up_to_date": [h["host"] for h in hosts if h["host"] not in upgrade + left_out], "excluded": left_out,
+        "batches": planned, "state_label": STATE_LABEL,
         "nodes": {h["host"]: {"name": h["node"], "gpus": gpus[h["node"]],
-                              "unschedulable": bool((by_name[h["node"]].get("spec") or {}).get("unschedulable"))}
+                              "unschedulable": cordoned_by_operator(by_name[h["node"]]),
+                              "state": upgrade_state(by_name[h["node"]])}
                   for h in hosts},
         "refusal": "",
     }

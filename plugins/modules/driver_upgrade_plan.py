@@ -138,11 +138,25 @@ batches:
   type: list
   elements: dict
   sample: [{hosts: [gpu-node-01], upgrade: [gpu-node-01], gpus_taken: 8, gpus_already_unavailable: 0}]
+excluded:
+  description: Hosts whose node carries the label C(gpu-mesh.hymt.io/driver-upgrade-exclude=true); never upgraded.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpu-node-04]
 nodes:
-  description: Per host, its node name, GPUs and whether the node was cordoned before the rollout.
+  description:
+    - Per host, its node name, GPUs, whether its operator cordoned it (a cordon an earlier run of the
+      rollout left, recorded in RV(state_label), does not count: a rerun resumes and uncordons that node),
+      and its recorded upgrade state.
   returned: always
   type: dict
-  sample: {gpu-node-01: {name: gpu-node-01, gpus: 8, unschedulable: false}}
+  sample: {gpu-node-01: {name: gpu-node-01, gpus: 8, unschedulable: false, state: failed}}
+state_label:
+  description: The Node label that records each node's upgrade state (cordoned, drained, upgraded, rebooted, verified, done, failed).
+  returned: always
+  type: str
+  sample: gpu-mesh.hymt.io/driver-upgrade-state
 refusal:
   description: Why the rollout is refused; empty when it may proceed (the module then fails with it).
   returned: always
