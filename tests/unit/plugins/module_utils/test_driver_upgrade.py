@@ -9,8 +9,8 @@ from ansible_collections.hymt.gpu_mesh.plugins.module_utils import driver_upgrad
 TARGET = "580.105.08"
 
 
-def node(name, gpus=8, unschedulable=False, ready=True, count_label=None):
-    obj = {"metadata": {"name": name, "labels": {}}, "spec": {},
+def node(name, gpus=8, unschedulable=False, ready=True, count_label=None, labels=None):
+    obj = {"metadata": {"name": name, "labels": dict(labels or {})}, "spec": {},
            "status": {"capacity": {"nvidia.com/gpu": str(gpus)} if gpus else {},
                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
     if unschedulable:
@@ -121,7 +121,24 @@ def test_nodes_already_unavailable_count_against_every_batch_but_their_own():
 
 def test_a_cordoned_node_is_reported_so_the_rollout_leaves_it_cordoned():
     result = du.plan([host("a", "580.95.05")], [node("a", unschedulable=True)], TARGET, [1], 8)
-    assert result["nodes"]["a"] == {"name": "a", "gpus": 8, "unschedulable": True}
+    assert result["nodes"]["a"] == {"name": "a", "gpus": 8, "unschedulable": True, "state": ""}
+
+
+@pytest.mark.parametrize("state, operators", [("failed", False), ("verified", False), ("done", True), ("", True)])
+def test_a_cordon_the_rollout_left_is_resumed_not_kept(state, operators):
+    labels = {du.STATE_LABEL: state} if state else {}
+    result = du.plan([host("a", "580.95.05")], [node("a", unschedulable=True, labels=labels)], TARGET, [1], 8)
+    # Only an operator's cordon survives the rollout; one an earlier failed run left is lifted once the node works.
+    assert result["nodes"]["a"]["unschedulable"] is operators
+    assert result["nodes"]["a"]["state"] == state
+    assert result["upgrade"] == ["a"] and result["state_label"] == du.STATE_LABEL
+
+
+def test_an_excluded_node_is_left_out_and_reported():
+    result = du.plan([host("a", "580.95.05"), host("b", "580.95.05")],
+                     [node("a", labels={du.EXCLUDE_LABEL: "true"}), node("b")], TARGET, [1], 8)
+    assert result["excluded"] == ["a"] and result["upgrade"] == ["b"] and result["up_to_date"] == []
+    assert [b["upgrade"] for b in result["batches"]] == [[], ["b"]]
 
 
 def test_host_gpus_count_when_the_node_advertises_fewer():
