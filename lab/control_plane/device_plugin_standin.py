@@ -110,14 +110,12 @@ def crash_status(pod: dict, message: str, now: datetime.datetime) -> dict:
          **({} if t == "Initialized" else {"reason": "ContainersNotReady",
                                            "message": "containers with unready status"})}
         for t in ("Initialized", "Ready", "ContainersReady")]
-    statuses = [{
-        "name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "started": False,
-        "restartCount": restarts,
-        "state": {"waiting": {"reason": "CrashLoopBackOff",
-                              "message": f"back-off {min(300, 10 * 2 ** min(restarts, 5))}s restarting failed container"}},
-        "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message,
-                                     "startedAt": since, "finishedAt": since}}}
-        for c in pod["spec"].get("containers") or []]
+    waiting = {"reason": "CrashLoopBackOff",
+               "message": f"back-off {min(300, 10 * 2 ** min(restarts, 5))}s restarting failed container"}
+    terminated = {"exitCode": 1, "reason": "Error", "message": message, "startedAt": since, "finishedAt": since}
+    statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "started": False,
+                 "restartCount": restarts, "state": {"waiting": waiting}, "lastState": {"terminated": terminated}}
+                for c in pod["spec"].get("containers") or []]
     return {"phase": "Running", "conditions": conditions, "containerStatuses": statuses,
             **{k: old[k] for k in ("hostIP", "hostIPs", "podIP", "podIPs", "startTime", "qosClass") if k in old}}
 

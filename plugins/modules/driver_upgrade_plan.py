@@ -146,9 +146,9 @@ excluded:
   sample: [gpu-node-04]
 nodes:
   description:
-    - Per host, its node name, GPUs, whether its operator cordoned it (a cordon an earlier run of the
-      rollout left, recorded in RV(state_label), does not count: a rerun resumes and uncordons that node),
-      and its recorded upgrade state.
+    - Per host, its node name, GPUs, whether its operator cordoned it, and its recorded upgrade state.
+    - A cordon that an earlier run of the rollout left (recorded in RV(state_label)) does not count as the
+      operator's, so a rerun resumes that node and uncordons it once it works.
   returned: always
   type: dict
   sample: {gpu-node-01: {name: gpu-node-01, gpus: 8, unschedulable: false, state: failed}}

@@ -53,6 +53,7 @@ options:
     default: 20
 extends_documentation_fragment:
   - hymt.gpu_mesh.k8s_auth
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

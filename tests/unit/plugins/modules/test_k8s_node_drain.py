@@ -63,8 +63,11 @@ def test_a_budget_makes_the_drain_wait_where_k8s_drain_fails(cluster, run_module
 
     # Retried, as a task's until loop does: the replacement becomes Ready on node-b, the budget allows
     # the second eviction, the node empties.
-    outcome = cluster.wait_for(lambda: (lambda r: r.result["done"] and r)(run(run_module, cluster, settle_timeout=5)),
-                               timeout=60, what="node-a to be drained")
+    def drained():
+        result = run(run_module, cluster, settle_timeout=5)
+        return result if result.result["done"] else None
+
+    outcome = cluster.wait_for(drained, timeout=60, what="node-a to be drained")
     assert outcome.result["blocked"] == []
     node = cluster.dynamic_client().resources.get(api_version="v1", kind="Node").get(name="node-a").to_dict()
     assert node["spec"]["unschedulable"] is True
@@ -76,8 +79,11 @@ def test_a_budget_makes_the_drain_wait_where_k8s_drain_fails(cluster, run_module
 def test_uncordon_then_the_moved_workload_is_available_and_forgotten(cluster, run_module):
     out = run(run_module, cluster, state="uncordon")
     assert out.result["changed"] is True
-    available = cluster.wait_for(lambda: (lambda r: r.result["done"] and r)(run(run_module, cluster, state="available")),
-                                 timeout=60, what="the moved Deployment to be available")
+    def back():
+        result = run(run_module, cluster, state="available")
+        return result if result.result["done"] else None
+
+    available = cluster.wait_for(back, timeout=60, what="the moved Deployment to be available")
     assert available.result["changed"] is True and available.result["workloads"] == ["Deployment/%s/web" % NS]
     node = cluster.dynamic_client().resources.get(api_version="v1", kind="Node").get(name="node-a").to_dict()
     assert node_drain.ANNOTATION_WORKLOADS not in (node["metadata"].get("annotations") or {})
