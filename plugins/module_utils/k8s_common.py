@@ -9,6 +9,7 @@ both collections. Documented by the doc fragment ``hymt.gpu_mesh.k8s_auth``.
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible.module_utils.basic import env_fallback
@@ -26,7 +27,8 @@ except ImportError:
 
 
 # ApiException is re-exported for the modules, which catch it.
-__all__ = ["AUTH_ARG_SPEC", "ApiException", "HAS_KUBERNETES", "K8sConnectionError", "api_client", "build_configuration"]
+__all__ = ["AUTH_ARG_SPEC", "ApiException", "HAS_KUBERNETES", "K8sConnectionError", "api_client", "build_configuration",
+           "read_json"]
 
 
 def _env(name):
@@ -107,3 +109,13 @@ def api_client(params):
     if params.get("impersonate_user"):
         client.set_default_header("Impersonate-User", params["impersonate_user"])
     return client
+
+
+def read_json(call, *args, **kwargs):
+    """The API's own JSON (camelCase dictionaries) of a kubernetes client call, or None for 404 (absent)."""
+    try:
+        return json.loads(call(*args, _preload_content=False, **kwargs).data)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise

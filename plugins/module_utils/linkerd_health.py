@@ -15,7 +15,7 @@ import json
 import os
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import linkerd_certs as certs
-from ansible_collections.hymt.gpu_mesh.plugins.module_utils.k8s_common import ApiException, k8s_client
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils.k8s_common import k8s_client, read_json
 
 # Linkerd 2.20 names (charts/linkerd-crds, charts/linkerd-control-plane of linkerd/linkerd2).
 DEFAULT_CRDS = (
@@ -68,14 +68,7 @@ def _condition(obj, kind):
 def gather(api_client, namespace, data_plane_namespaces=(), viz_namespace=None):
     """Read everything the checks need; ``api_client`` is a kubernetes.client.ApiClient. The
     Deployments of ``viz_namespace`` are read only when it is given (else ``viz_deployments`` is None)."""
-    def raw(call, *args):
-        try:
-            return json.loads(call(*args, _preload_content=False).data)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-
+    raw = read_json
     ext = k8s_client.ApiextensionsV1Api(api_client)
     apps = k8s_client.AppsV1Api(api_client)
     adm = k8s_client.AdmissionregistrationV1Api(api_client)

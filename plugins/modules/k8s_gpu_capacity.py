@@ -195,7 +195,6 @@ nodes:
       sample: ["node is missing its label nvidia.com/gpu.present=true, so the device-plugin DaemonSet does not target it"]
 """
 
-import json
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -238,15 +237,7 @@ class ClusterReader:
         self.node_api = k8s_client.NodeV1Api(api)
         self.namespace, self.daemonset, self.runtime_class = namespace, daemonset, runtime_class
 
-    @staticmethod
-    def _json(call, *args, **kwargs):
-        """The decoded body, or None for 404."""
-        try:
-            return json.loads(call(*args, _preload_content=False, **kwargs).data)
-        except k8s_common.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+    _json = staticmethod(k8s_common.read_json)
 
     def __call__(self):
         nodes = self._json(self.core.list_node)["items"]

@@ -167,14 +167,7 @@ class Cluster:
         self.policy = k8s_client.PolicyV1Api(api)
         self._replicaset_owners = {}
 
-    @staticmethod
-    def _json(call, *args, **kwargs):
-        try:
-            return json.loads(call(*args, _preload_content=False, **kwargs).data)
-        except k8s_common.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+    _json = staticmethod(k8s_common.read_json)
 
     def node(self, name):
         return self._json(self.core.read_node, name)
