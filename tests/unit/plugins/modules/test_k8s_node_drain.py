@@ -79,6 +79,7 @@ def test_a_budget_makes_the_drain_wait_where_k8s_drain_fails(cluster, run_module
 def test_uncordon_then_the_moved_workload_is_available_and_forgotten(cluster, run_module):
     out = run(run_module, cluster, state="uncordon")
     assert out.result["changed"] is True
+
     def back():
         result = run(run_module, cluster, state="available")
         return result if result.result["done"] else None
