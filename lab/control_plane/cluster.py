@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -140,7 +141,13 @@ class Cluster:
         binaries = {name: components.ensure(name) for name in ("kubernetes", "etcd", "kwok")}
         self.state.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state, 0o700)
-        self.pki.mkdir(exist_ok=True)
+        # Every start is a new cluster: what a stopped or killed one left (etcd's data, its audit log and
+        # logs) would otherwise come back, with nodes and objects a test did not create.
+        for stale in ("etcd", "logs", "pki"):
+            shutil.rmtree(self.state / stale, ignore_errors=True)
+        for stale in ("audit.log", "audit.offset", "kwok-stages.yaml"):
+            (self.state / stale).unlink(missing_ok=True)
+        self.pki.mkdir()
         started = time.monotonic()
         record = {"state_dir": str(self.state), "seed": str(Path(seed_file).resolve()),
                   "version": components.COMPONENTS["kubernetes"].version}
