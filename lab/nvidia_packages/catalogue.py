@@ -3,8 +3,9 @@
 The driver packages follow NVIDIA's CUDA repository for Debian (debian12/debian13), a coherent
 subset of it: the metapackages `nvidia-open` (open kernel module) and `cuda-drivers` /
 `cuda-drivers-<branch>` (proprietary module, through `nvidia-driver`), the DKMS module packages
-`nvidia-kernel-open-dkms` and `nvidia-kernel-dkms`, `nvidia-driver-cuda` (nvidia-smi) and
-`nvidia-persistenced`. The container-toolkit packages follow NVIDIA's libnvidia-container
+`nvidia-kernel-open-dkms` and `nvidia-kernel-dkms`, `nvidia-driver-cuda` (nvidia-smi),
+`nvidia-persistenced` and `nvidia-fabricmanager` (the name from branch 580 on; a daemon stand-in that
+only runs). The container-toolkit packages follow NVIDIA's libnvidia-container
 repository at 1.20.0-1. `linux-headers-<kernel release>` stands in for the headers of the running
 kernel, which the DKMS stand-ins need in order to "build" their module, as real DKMS does.
 """
@@ -65,24 +66,59 @@ def _standin(name: str, **values: str) -> str:
     return text
 
 
-def _gpus_json() -> str:
-    """The simulated GPU inventory nvidia-smi reads: two H100s like the one the project tests on."""
-    def gpu(index: int, uuid: str, bus: str) -> dict:
+# The H100 80GB MIG profile table as the real card prints it (`nvidia-smi mig -lgip` / `-lgipp`, captured in
+# tests/unit/fixtures/nvidia-smi/h100-driver-580.159.04-fabric-mig/): the simulated GPU checks creations against it.
+H100_MIG_PROFILES = [
+    {"id": 19, "name": "1g.10gb", "count": 7, "starts": [0, 1, 2, 3, 4, 5, 6], "size": 1, "compute": 1, "memory_gib": "9.75"},
+    {"id": 20, "name": "1g.10gb+me", "count": 1, "starts": [0, 1, 2, 3, 4, 5, 6], "size": 1, "compute": 1, "memory_gib": "9.75"},
+    {"id": 15, "name": "1g.20gb", "count": 4, "starts": [0, 2, 4, 6], "size": 2, "compute": 1, "memory_gib": "19.62"},
+    {"id": 14, "name": "2g.20gb", "count": 3, "starts": [0, 2, 4], "size": 2, "compute": 2, "memory_gib": "19.62"},
+    {"id": 9, "name": "3g.40gb", "count": 2, "starts": [0, 4], "size": 4, "compute": 3, "memory_gib": "39.50"},
+    {"id": 5, "name": "4g.40gb", "count": 1, "starts": [0], "size": 4, "compute": 4, "memory_gib": "39.50"},
+    {"id": 0, "name": "7g.80gb", "count": 1, "starts": [0], "size": 8, "compute": 7, "memory_gib": "79.25"},
+]
+# Simulated hosts: "passthrough" is the project's test host twice over (H100 SXM5 GPUs passed through to a VM without
+# their baseboard's NVSwitches); "hgx-h100" an HGX H100 8-GPU baseboard with its four NVSwitches (10de:22a3).
+INVENTORIES = {
+    "passthrough": {"gpus": 2, "nvswitches": 0, "bus": "00000000:00:%02x.0", "first": 6},
+    "hgx-h100": {"gpus": 8, "nvswitches": 4, "bus": "00000000:%02x:00.0", "first": 0x18},
+}
+
+
+def _gpus_json(platform: str = "passthrough") -> str:
+    """The simulated GPU inventory nvidia-smi reads, of one of INVENTORIES."""
+    shape = INVENTORIES[platform]
+
+    def gpu(index: int) -> dict:
         return {
-            "name": "NVIDIA H100 80GB HBM3", "uuid": uuid, "pci_bus_id": bus, "memory_total_mib": 81559,
+            "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-5a1b0000-0000-4000-8000-%012x" % (0xE001 + index),
+            "pci_bus_id": shape["bus"] % (shape["first"] + index), "pci_device_id": "0x2330", "memory_total_mib": 81559,
             "memory_used_mib": 0, "compute_cap": "9.0", "mig_mode_current": "Disabled",
             "mig_mode_pending": "Disabled", "ecc_mode_current": "Enabled", "persistence_mode": "Enabled",
             "vbios_version": "96.00.CF.00.01", "power_limit_w": 700.0, "temperature_gpu": 40 + index,
-            "utilization_gpu": 0,
+            "utilization_gpu": 0, "mig_profiles": H100_MIG_PROFILES, "processes": [],
         }
     inventory = {
         "simulation": SIMULATED,
-        "gpus": [
-            gpu(0, "GPU-5a1b0000-0000-4000-8000-00000000e001", "00000000:00:06.0"),
-            gpu(1, "GPU-5a1b0000-0000-4000-8000-00000000e002", "00000000:00:07.0"),
-        ],
+        "gpus": [gpu(i) for i in range(shape["gpus"])],
+        "nvswitches": [{"pci_bus_id": "00000000:%02x:00.0" % (5 + i), "pci_device_id": "0x22a3"}
+                       for i in range(shape["nvswitches"])],
     }
     return json.dumps(inventory, indent=2) + "\n"
+
+
+def _pci_tree(platform: str) -> dict[str, tuple[str, int]]:
+    """sysfs-like /sys/bus/pci/devices entries (vendor, device, class) of an inventory, for nvidia_gpu_info's
+    pci_devices_dir: a container shares the lab host's real PCI tree, which has no NVIDIA devices."""
+    inventory = json.loads(_gpus_json(platform))
+    devices = [(g["pci_bus_id"], g["pci_device_id"], "0x030200") for g in inventory["gpus"]]
+    devices += [(s["pci_bus_id"], s["pci_device_id"], "0x068000") for s in inventory["nvswitches"]]
+    files = {}
+    for bus_id, device, klass in devices:
+        base = f"/usr/share/nvidia-sim/pci/{platform}/{bus_id[4:].lower()}"
+        for name, value in (("vendor", "0x10de"), ("device", device), ("class", klass)):
+            files[f"{base}/{name}"] = (value + "\n", 0o644)
+    return files
 
 
 def _dkms(name: str, flavour: str, driver: str, conflicts: str) -> Package:
@@ -110,6 +146,10 @@ def driver_packages(driver: str) -> list[Package]:
                 "/usr/lib/nvidia-sim/nvidia_smi.py": (
                     _standin("nvidia_smi.py", DRIVER_VERSION=driver, CUDA_VERSION=CUDA_VERSION), 0o644),
                 "/etc/nvidia-sim/gpus.json": (_gpus_json(), 0o644),
+                "/usr/share/nvidia-sim/inventories/passthrough.json": (_gpus_json(), 0o644),
+                "/usr/share/nvidia-sim/inventories/hgx-h100.json": (_gpus_json("hgx-h100"), 0o644),
+                **_pci_tree("passthrough"),
+                **_pci_tree("hgx-h100"),
             },
             conffiles=["/etc/nvidia-sim/gpus.json"],
         ),
@@ -118,6 +158,13 @@ def driver_packages(driver: str) -> list[Package]:
             files={
                 "/usr/bin/nvidia-persistenced": (_standin("nvidia-persistenced", DRIVER_VERSION=driver), 0o755),
                 "/lib/systemd/system/nvidia-persistenced.service": (_standin("nvidia-persistenced.service"), 0o644),
+            },
+        ),
+        Package(
+            name="nvidia-fabricmanager", version=version, summary=f"NVIDIA Fabric Manager {driver} for NVSwitch systems",
+            files={
+                "/usr/bin/nv-fabricmanager": (_standin("nv-fabricmanager", DRIVER_VERSION=driver), 0o755),
+                "/lib/systemd/system/nvidia-fabricmanager.service": (_standin("nvidia-fabricmanager.service"), 0o644),
             },
         ),
         _dkms("nvidia-kernel-open-dkms", "open", driver, "nvidia-kernel-dkms"),

@@ -4,7 +4,8 @@
 
 Two backends give the same facts: ONE ``nvidia-smi --query-gpu`` call (NVIDIA_SMI_ARGS), or NVML
 in-process through nvidia-ml-py (``pynvml``) where nvidia-smi is missing or NVML is asked for. The loaded kernel module is
-read from /proc/driver/nvidia/version in both cases. Nothing here imports Ansible, so the parsers
+read from /proc/driver/nvidia/version in both cases, and NVSwitches (whether Fabric Manager is needed)
+from the PCI devices in sysfs, which needs no driver. Nothing here imports Ansible, so the parsers
 are unit-tested on real captures without it.
 """
 
@@ -12,9 +13,17 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import os
 import re
 
 PROC_VERSION_PATH = "/proc/driver/nvidia/version"
+PCI_DEVICES_DIR = "/sys/bus/pci/devices"
+PCI_VENDOR_NVIDIA = "0x10de"
+# PCI base class 0x03 (display controller: VGA 0x0300, 3D 0x0302) is a GPU; NVIDIA's NVSwitch chips
+# sit on the host's PCI tree as "bridge, other" (0x0680): an HGX H100 8-GPU baseboard shows four
+# 10de:22a3, an HGX A100 six 10de:1af1 (NVIDIA Fabric Manager user guide, "PCIe topology").
+PCI_CLASS_GPU_PREFIX = "0x03"
+PCI_CLASS_NVSWITCH_PREFIX = "0x0680"
 
 # The fields in the order nvidia-smi prints them; fake nvidia-smi fixtures must emulate exactly
 # this command line (documented in the module's notes).
@@ -75,6 +84,10 @@ def empty_facts():
         "reboot_required": False,
         "gpu_count": 0,
         "gpus": [],
+        "pci_gpu_count": 0,
+        "nvswitch_count": 0,
+        "fabric_manager_required": False,
+        "fabric_manager_reason": None,
     }
 
 
@@ -290,6 +303,62 @@ def assemble(facts, status, message=None, userspace_version=None):
     return facts
 
 
+def read_pci_devices(devices_dir=PCI_DEVICES_DIR):
+    """{PCI address: {'vendor', 'device', 'class'}} of the NVIDIA devices under a sysfs devices directory.
+
+    None when the directory cannot be listed (no sysfs); other vendors' devices are skipped after
+    reading their vendor file alone.
+    """
+    def attribute(address, name):
+        try:
+            with open(os.path.join(devices_dir, address, name)) as handle:
+                return handle.read().strip().lower()
+        except OSError:
+            return None
+
+    try:
+        addresses = sorted(os.listdir(devices_dir))
+    except OSError:
+        return None
+    devices = {}
+    for address in addresses:
+        if attribute(address, "vendor") == PCI_VENDOR_NVIDIA:
+            devices[address] = {
+                "vendor": PCI_VENDOR_NVIDIA,
+                "device": attribute(address, "device"),
+                "class": attribute(address, "class") or "",
+            }
+    return devices
+
+
+def fabric_manager_verdict(pci_devices):
+    """(pci_gpu_count, nvswitch_count, required, reason) from read_pci_devices().
+
+    Fabric Manager is needed exactly where NVSwitches are on this host's PCI tree (HGX/DGX 8-GPU
+    baseboards): it programs their routing, and until it has, CUDA does not initialise on the GPUs.
+    An SXM GPU alone says nothing: the 4-GPU HGX boards link their GPUs without NVSwitch, and a GPU
+    passed through to a VM without its baseboard's switches (as on the project's H100 host) has no
+    fabric to manage; multi-node NVLink systems run it on the switch trays, not on the GPU hosts.
+    """
+    if pci_devices is None:
+        return 0, 0, False, "the PCI devices could not be read from sysfs, so no NVSwitch was seen"
+    gpus = sum(1 for d in pci_devices.values() if d["class"].startswith(PCI_CLASS_GPU_PREFIX))
+    switches = sorted(
+        address for address, d in pci_devices.items() if d["class"].startswith(PCI_CLASS_NVSWITCH_PREFIX)
+    )
+    if switches:
+        ids = sorted({pci_devices[a]["device"] for a in switches})
+        return gpus, len(switches), True, (
+            "%d NVSwitch(es) on the PCI bus (device %s) beside %d NVIDIA GPU(s): the NVLink fabric needs "
+            "Fabric Manager before CUDA can use the GPUs" % (len(switches), ", ".join(str(i) for i in ids), gpus)
+        )
+    return gpus, 0, False, (
+        "no NVSwitch on the PCI bus (%d NVIDIA GPU(s), 0 NVSwitches): the GPUs are not on an NVSwitch "
+        "fabric (PCIe cards, NVLink without switches, or GPUs passed through without their baseboard's "
+        "switches), so Fabric Manager is not needed" % gpus
+    )
+
+
 def uses_nvml(backend, nvidia_smi):
     """Whether a run asks NVML in-process instead of running nvidia-smi.
 
@@ -299,14 +368,16 @@ def uses_nvml(backend, nvidia_smi):
     return backend == "nvml" or (backend == "auto" and not nvidia_smi)
 
 
-def gather(run_command, nvidia_smi, read_proc, backend="auto", nvml=None, cuda_loader=ctypes.CDLL):
+def gather(run_command, nvidia_smi, read_proc, backend="auto", nvml=None, cuda_loader=ctypes.CDLL, pci_devices=None):
     """Collect the facts with at most one nvidia-smi run.
 
     run_command(args) -> (rc, stdout, stderr); nvidia_smi is its path or None when absent;
     read_proc() -> text of /proc/driver/nvidia/version or None; nvml is the pynvml module or None
-    (only looked at when uses_nvml()).
+    (only looked at when uses_nvml()); pci_devices is read_pci_devices()'s answer.
     """
     facts = empty_facts()
+    (facts["pci_gpu_count"], facts["nvswitch_count"], facts["fabric_manager_required"],
+     facts["fabric_manager_reason"]) = fabric_manager_verdict(pci_devices)
     proc = parse_proc_version(read_proc())
     facts["kernel_module_version"] = proc["version"]
     facts["kernel_module_flavour"] = proc["flavour"]

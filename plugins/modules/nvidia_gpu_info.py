@@ -14,6 +14,8 @@ description:
     MIG mode (current and pending), ECC mode and persistence mode, and for the host the driver
     and CUDA versions, the loaded kernel module's version and flavour, whether the loaded module
     and the userspace driver differ, and whether a reboot is needed to load the installed driver.
+  - Reports whether NVIDIA Fabric Manager is needed, from the NVSwitches on the host's PCI tree
+    (read from sysfs, so it works before any driver is installed).
   - Runs C(nvidia-smi) exactly once, or asks NVML in-process through nvidia-ml-py where
     C(nvidia-smi) is missing (see O(backend) and the notes).
   - A host without GPU, driver or nvidia-smi is not a failure; it reports RV(present=false) with
@@ -40,6 +42,15 @@ options:
         installed outside them, for example by a runfile into C(/usr/local/nvidia/bin) or by a
         driver container under C(/run/nvidia/driver).
     type: path
+  pci_devices_dir:
+    description:
+      - Directory of the host's PCI devices in sysfs, one subdirectory per device with its
+        C(vendor), C(device) and C(class) files.
+      - Set it where the host's sysfs is mounted elsewhere, for example C(/host/sys/bus/pci/devices)
+        in a container that mounts the host's root at C(/host).
+    type: path
+    default: /sys/bus/pci/devices
+    version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
@@ -65,10 +76,17 @@ notes:
   - The loaded kernel module is always read from C(/proc/driver/nvidia/version).
   - RV(reboot_required) is V(true) when the loaded kernel module differs from the userspace
     driver, or when the userspace driver is installed but no kernel module is loaded.
+  - "RV(fabric_manager_required) is V(true) exactly when an NVSwitch (an NVIDIA PCI device of class
+    C(0x0680), as the 8-GPU HGX and DGX baseboards show them) is on the host's PCI tree. An SXM
+    GPU alone does not need Fabric Manager: 4-GPU HGX boards link their GPUs without NVSwitch,
+    and a GPU passed through to a VM without its baseboard's switches has no fabric to manage."
 seealso:
   - name: nvidia-smi documentation
     description: The query fields this module reads.
     link: https://docs.nvidia.com/deploy/nvidia-smi/index.html
+  - name: NVIDIA Fabric Manager user guide
+    description: Which systems need Fabric Manager, and their PCIe topology.
+    link: https://docs.nvidia.com/datacenter/tesla/fabric-manager-user-guide/index.html
 """
 
 EXAMPLES = r"""
@@ -85,6 +103,10 @@ EXAMPLES = r"""
   ansible.builtin.reboot:
     msg: Load the NVIDIA kernel module of the installed driver
   when: ansible_facts.nvidia_gpu_info.reboot_required
+
+- name: Say whether this host needs NVIDIA Fabric Manager, and why
+  ansible.builtin.debug:
+    msg: "{{ gpu.fabric_manager_required }}: {{ gpu.fabric_manager_reason }}"
 
 - name: Never load nvidia-ml-py, for a driver container's nvidia-smi
   hymt.gpu_mesh.nvidia_gpu_info:
@@ -204,6 +226,26 @@ gpus:
       description: Whether persistence mode is enabled.
       type: bool
       sample: true
+pci_gpu_count:
+  description: Number of NVIDIA GPUs on the PCI tree (display controllers of vendor C(0x10de)), with or without a driver.
+  returned: always
+  type: int
+  sample: 1
+nvswitch_count:
+  description: Number of NVSwitches on the PCI tree.
+  returned: always
+  type: int
+  sample: 0
+fabric_manager_required:
+  description: Whether NVIDIA Fabric Manager must run on this host, that is whether RV(nvswitch_count) is above zero.
+  returned: always
+  type: bool
+  sample: false
+fabric_manager_reason:
+  description: Why RV(fabric_manager_required) is what it is, with the counts it was decided from.
+  returned: always
+  type: str
+  sample: "no NVSwitch on the PCI bus (1 NVIDIA GPU(s), 0 NVSwitches): the GPUs are not on an NVSwitch fabric ..."
 ansible_facts:
   description: The same keys as above, under one fact.
   returned: always
@@ -225,6 +267,7 @@ def argspec():
     return dict(
         backend=dict(type="str", choices=["auto", "nvml", "nvidia-smi"], default="auto"),
         nvidia_smi_path=dict(type="path"),
+        pci_devices_dir=dict(type="path", default=nvidia_gpu.PCI_DEVICES_DIR),
     )
 
 
@@ -255,7 +298,8 @@ def main():
         return module.run_command(args, environ_update={"LC_ALL": "C"})
 
     try:
-        facts = nvidia_gpu.gather(run, nvidia_smi, read_proc_version, backend=backend, nvml=nvml)
+        facts = nvidia_gpu.gather(run, nvidia_smi, read_proc_version, backend=backend, nvml=nvml,
+                                  pci_devices=nvidia_gpu.read_pci_devices(module.params["pci_devices_dir"]))
     except nvidia_gpu.NvidiaGpuError as exc:
         module.fail_json(msg=str(exc), exception=traceback.format_exc())
     module.exit_json(changed=False, ansible_facts={"nvidia_gpu_info": facts}, **facts)

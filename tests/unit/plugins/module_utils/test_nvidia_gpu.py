@@ -575,3 +575,74 @@ def test_card2_invalid_field_is_reported():
     facts = gather_smi(Runner(rc=int(rc), stdout=output), read(H100 / "proc-driver-nvidia-version.txt"))
     assert facts["present"] is False and output.splitlines()[0] in facts["reason"]
     assert facts["reboot_required"] is False and facts["driver_mismatch"] is False
+
+
+# --- Fabric Manager: NVSwitches on the PCI tree --------------------------------------------------
+
+FABRIC_MIG = FIXTURES / "h100-driver-580.159.04-fabric-mig"
+
+
+def sysfs_from_capture(path, root):
+    """Rebuild a /sys/bus/pci/devices tree from a '<address> <vendor> <device> <class>' capture."""
+    for line in read(path).splitlines():
+        if line.startswith("rc="):
+            continue
+        address, vendor, device, klass = line.split()
+        entry = root / address
+        entry.mkdir(parents=True)
+        for name, value in (("vendor", vendor), ("device", device), ("class", klass)):
+            (entry / name).write_text(value + "\n")
+    return str(root)
+
+
+def test_fabric_manager_not_needed_on_the_passed_through_h100(tmp_path):
+    devices = nvidia_gpu.read_pci_devices(sysfs_from_capture(FABRIC_MIG / "sysfs-pci-devices.txt", tmp_path))
+    # The capture's own nvidia-smi agrees: one GPU at that address, PCI device 0x2330 (H100 SXM5), fabric N/A.
+    fabric = list(csv.DictReader(read(FABRIC_MIG / "query-fabric-mig.csv").splitlines()[:-1], skipinitialspace=True))
+    assert [row["fabric.state"] for row in fabric] == ["N/A"]
+    assert "0x233010DE" in read(FABRIC_MIG / "nvidia-smi-q.txt")
+    assert list(devices) == [fabric[0]["pci.bus_id"][4:].lower()]
+    assert devices[list(devices)[0]]["device"] == "0x2330"
+    gpus, switches, required, reason = nvidia_gpu.fabric_manager_verdict(devices)
+    assert (gpus, switches, required) == (1, 0, False)
+    assert reason.startswith("no NVSwitch on the PCI bus (1 NVIDIA GPU(s), 0 NVSwitches)")
+    assert "passed through without their baseboard's switches" in reason and "not needed" in reason
+
+
+def test_fabric_manager_needed_on_a_handwritten_hgx_h100(tmp_path):
+    devices = nvidia_gpu.read_pci_devices(
+        sysfs_from_capture(HANDWRITTEN / "hgx-h100-8gpu-sysfs-pci-devices.txt", tmp_path))
+    gpus, switches, required, reason = nvidia_gpu.fabric_manager_verdict(devices)
+    assert (gpus, switches, required) == (8, 4, True)
+    assert reason.startswith("4 NVSwitch(es) on the PCI bus (device 0x22a3) beside 8 NVIDIA GPU(s)")
+    # The Mellanox NIC and the Intel host bridge are not NVIDIA devices.
+    assert len(devices) == 12
+
+
+@pytest.mark.parametrize("devices, expected", [
+    (None, (0, 0, False)),
+    ({}, (0, 0, False)),
+    ({"0000:01:00.0": {"vendor": "0x10de", "device": "0x2330", "class": "0x030200"},
+      "0000:01:00.1": {"vendor": "0x10de", "device": "0x22ba", "class": "0x040300"}}, (1, 0, False)),
+    ({"0000:07:00.0": {"vendor": "0x10de", "device": "0x1af1", "class": "0x068000"},
+      "0000:07:00.1": {"vendor": "0x10de", "device": "0x20b2", "class": "0x030200"}}, (1, 1, True)),
+    ({"0000:07:00.0": {"vendor": "0x10de", "device": "0x1af1", "class": "0x060400"}}, (0, 0, False)),
+])
+def test_fabric_manager_verdict_table(devices, expected):
+    # A GPU's audio function (0x0403) is no GPU; a PCI-to-PCI bridge (0x0604) is no NVSwitch.
+    assert nvidia_gpu.fabric_manager_verdict(devices)[:3] == expected
+
+
+def test_read_pci_devices_without_sysfs(tmp_path):
+    assert nvidia_gpu.read_pci_devices(str(tmp_path / "missing")) is None
+    assert "could not be read" in nvidia_gpu.fabric_manager_verdict(None)[3]
+
+
+def test_gather_reports_fabric_manager_even_without_a_driver(tmp_path):
+    devices = nvidia_gpu.read_pci_devices(
+        sysfs_from_capture(HANDWRITTEN / "hgx-h100-8gpu-sysfs-pci-devices.txt", tmp_path))
+    runner = Runner()
+    facts = nvidia_gpu.gather(runner, None, lambda: None, backend="nvidia-smi", pci_devices=devices)
+    assert runner.calls == []
+    assert facts["present"] is False
+    assert (facts["pci_gpu_count"], facts["nvswitch_count"], facts["fabric_manager_required"]) == (8, 4, True)
