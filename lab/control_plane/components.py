@@ -81,6 +81,8 @@ COMPONENTS = {
         Component("helm", "helm.sh/helm/v3", 3, ("helm.sh/helm/v3/internal/version.version={v}",)),
         # Source only: its CRDs (config/crd/), not a program.
         Component("gateway-api", "sigs.k8s.io/gateway-api", 0),
+        # Source only: its monitoring.coreos.com CRDs (example/prometheus-operator-crd/), not a program.
+        Component("prometheus-operator", "github.com/prometheus-operator/prometheus-operator", 0),
     )
 }
 
@@ -176,6 +178,28 @@ def gateway_api_install(out: Path) -> Path:
     resources = yaml.safe_load((source / "kustomization.yaml").read_text(encoding="utf-8"))["resources"]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join("---\n" + (source / r).read_text(encoding="utf-8") for r in resources if r.startswith("standard/")),
+                   encoding="utf-8")
+    return out
+
+
+# The CRDs a role of the collection writes objects of; `monitoring-crds` installs these unless told others.
+MONITORING_CRDS_DEFAULT = ("servicemonitors", "podmonitors", "prometheusrules")
+
+
+def monitoring_crds_install(out: Path, plurals: list[str] | tuple[str, ...] = MONITORING_CRDS_DEFAULT) -> Path:
+    """The pinned Prometheus Operator release's monitoring.coreos.com CRDs (those named by their plural, or
+    all with ``["all"]``) as one file, from the module's example/prometheus-operator-crd/ (the files its
+    release bundle is made of). The module cache keeps them by version, outside the checkout."""
+    source = module_dir("prometheus-operator") / "example" / "prometheus-operator-crd"
+    available = {f.name.split("_", 1)[1].removesuffix(".yaml"): f
+                 for f in sorted(source.glob("monitoring.coreos.com_*.yaml"))}
+    wanted = list(available) if list(plurals) == ["all"] else list(plurals)
+    unknown = [p for p in wanted if p not in available]
+    if unknown:
+        raise SystemExit(f"control_plane: prometheus-operator {COMPONENTS['prometheus-operator'].version} has no CRD "
+                         f"{', '.join(unknown)}; it has {', '.join(available)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join("---\n" + available[p].read_text(encoding="utf-8").removeprefix("---\n") for p in wanted),
                    encoding="utf-8")
     return out
 
