@@ -3,9 +3,11 @@
     python -m lab.control_plane build [COMPONENT ...]        build (or find cached) upstream binaries
     python -m lab.control_plane start --state-dir DIR [--nodes SEED] [--kubeconfig PATH]
     python -m lab.control_plane stop --state-dir DIR
-    python -m lab.control_plane requests --state-dir DIR [--reset]   the product's API requests (audit log)
+    python -m lab.control_plane requests --state-dir DIR [--reset | --events]   the product's API requests (audit log)
     python -m lab.control_plane faults --state-dir DIR [--set JSON | --clear]
     python -m lab.control_plane gateway-api --out FILE              the pinned Gateway API release's CRDs
+    python -m lab.control_plane monitoring-crds --out FILE [--crds servicemonitors,prometheusrules|all]
+                                                           the pinned Prometheus Operator release's CRDs
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def main(argv=None) -> int:
     p.add_argument("--state-dir", required=True)
     p = sub.add_parser("requests", help="count the product's API requests from the audit log")
     p.add_argument("--state-dir", required=True)
-    p.add_argument("--reset", action="store_true", help="start counting from now on (prints the count until now)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--reset", action="store_true", help="start counting from now on (prints the count until now)")
+    group.add_argument("--events", action="store_true", help="list each request (time, verb, path, status) instead")
     p = sub.add_parser("faults", help="read, set or clear the fault proxy's rules")
     p.add_argument("--state-dir", required=True)
     group = p.add_mutually_exclusive_group()
@@ -43,12 +47,19 @@ def main(argv=None) -> int:
     group.add_argument("--clear", action="store_true")
     p = sub.add_parser("gateway-api", help="write the pinned Gateway API release's standard CRDs to one file")
     p.add_argument("--out", required=True)
+    p = sub.add_parser("monitoring-crds", help="write the pinned Prometheus Operator release's CRDs to one file")
+    p.add_argument("--out", required=True)
+    p.add_argument("--crds", default=",".join(components.MONITORING_CRDS_DEFAULT),
+                   help="comma-separated plurals (e.g. servicemonitors,prometheusrules) or all")
     args = parser.parse_args(argv)
 
     if args.action == "build":
         return components.main(args.components)
     if args.action == "gateway-api":
         print(components.gateway_api_install(Path(args.out)))
+        return 0
+    if args.action == "monitoring-crds":
+        print(components.monitoring_crds_install(Path(args.out), [c for c in args.crds.split(",") if c]))
         return 0
     cluster = Cluster(args.state_dir)
     if args.action == "start":
@@ -57,7 +68,8 @@ def main(argv=None) -> int:
     elif args.action == "stop":
         cluster.stop()
     elif args.action == "requests":
-        print(json.dumps(audit.AuditLog(cluster).summary(reset=args.reset), indent=2))
+        log = audit.AuditLog(cluster)
+        print(json.dumps(log.timeline() if args.events else log.summary(reset=args.reset), indent=2))
     elif args.action == "faults":
         rules = json.loads(args.set) if args.set else None
         print(json.dumps(audit.set_faults(cluster, rules, clear=args.clear), indent=2))

@@ -36,6 +36,11 @@ class AuditLog:
                 events.append(event)
         return events
 
+    def timeline(self) -> list[dict]:
+        """Each request in the order received: when, verb, path (no query) and response code."""
+        return [{"time": e["requestReceivedTimestamp"], "verb": e["verb"], "path": e["requestURI"].split("?", 1)[0],
+                 "code": e.get("responseStatus", {}).get("code")} for e in self.events()]
+
     def summary(self, reset: bool = False) -> dict:
         events = self.events()
         counts = Counter(f"{e['verb'].upper()} {e['requestURI'].split('?', 1)[0]}" for e in events)

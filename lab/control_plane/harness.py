@@ -33,6 +33,10 @@ class LabCluster:
         """The product user's requests since the last reset, from the API server's audit log."""
         return audit.AuditLog(self.cluster).summary(reset=reset)
 
+    def request_timeline(self) -> list[dict]:
+        """The same requests one by one, in the order the API server received them."""
+        return audit.AuditLog(self.cluster).timeline()
+
     @staticmethod
     def wait_for(predicate, timeout: float = 30.0, what: str = "a condition"):
         """Poll ``predicate`` until it returns something truthy; fail naming ``what`` otherwise."""

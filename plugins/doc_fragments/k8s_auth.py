@@ -14,7 +14,8 @@ options:
       - Path to a kubeconfig file, or the kubeconfig itself as a dictionary.
       - Default is E(K8S_AUTH_KUBECONFIG), else the first file of E(KUBECONFIG), else
         C(~/.kube/config); inside a pod without a kubeconfig, the pod's service account.
-      - In this collection's playbooks it comes from the inventory variable C(hymt_kubeconfig).
+      - In this collection's playbooks it comes from the inventory variable C(hymt_kubeconfig), through the module
+        defaults of the action group C(hymt.gpu_mesh.k8s) (playbooks/vars/cluster_access.yml).
     type: raw
   context:
     description:

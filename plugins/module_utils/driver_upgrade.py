@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils import node_drain
+
 GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
 # Where each node's upgrade stands, on the Node (as NVIDIA's GPU Operator labels its nodes), so that an
 # operator sees it with `kubectl get nodes -L` and a rerun knows which cordons are the rollout's own.
@@ -121,6 +123,61 @@ def needs_upgrade(facts, version):
     return facts["driver_version"] != version
 
 
+def needs_change(facts, version, branch="", state="present"):
+    """Whether converging the host to the asked driver changes it: removal, an exact version, or the branch's newest.
+
+    ``state`` latest may always change it (a newer package may have been published).
+    """
+    facts = facts or {}
+    if state == "latest":
+        return True
+    if state == "absent":
+        return bool(facts.get("present") or facts.get("driver_version"))
+    if version:
+        return needs_upgrade(facts, version)
+    if not facts.get("driver_version") or facts.get("driver_mismatch"):
+        return True
+    return facts["driver_version"].split(".")[0] != str(branch)
+
+
+def route(hosts, nodes, pods, version, branch="", state="present"):
+    """Split a host phase's hosts into those whose driver change must roll and those converged in place.
+
+    A host rolls (cordon, drain, upgrade, verify, uncordon, in budgeted batches) when its driver would
+    change - or another change that needs the node drained, its ``other_change`` (a new MIG layout) -
+    and its node runs workloads, or an earlier rollout left the node cordoned; a host that is not a
+    node yet, or whose node runs nothing a drain would move, converges in place. A node labelled
+    EXCLUDE_LABEL is left out. ``pods``: the cluster's pods as the API returns them.
+    """
+    by_name = {(n.get("metadata") or {}).get("name"): n for n in nodes}
+    pods_by_node = {}
+    for pod in pods:
+        pods_by_node.setdefault((pod.get("spec") or {}).get("nodeName"), []).append(pod)
+    result = {"rolling": [], "in_place": [], "excluded": [], "serving": [], "refusal": ""}
+    for host in hosts:
+        node = by_name.get(host["node"])
+        serving = node is not None and node_drain.runs_workloads(pods_by_node.get(host["node"], []))
+        if serving:
+            result["serving"].append(host["host"])
+        if node is not None and excluded(node):
+            result["excluded"].append(host["host"])
+        elif (needs_change(host.get("facts"), version, branch, state) or host.get("other_change")) and node is not None and (
+                serving or upgrade_state(node) in OWN_CORDON_STATES):
+            result["rolling"].append(host["host"])
+        else:
+            result["in_place"].append(host["host"])
+    if result["rolling"] and state == "absent":
+        result["refusal"] = (
+            "refusing to remove the driver from %s, whose nodes run workloads: drain them first (or label them %s=true "
+            "to leave them out). Nothing was changed." % (", ".join(result["rolling"]), EXCLUDE_LABEL))
+    elif result["rolling"] and not version:
+        result["refusal"] = (
+            "%s run workloads and need a driver of branch %s or a change that drains them, but no exact driver version "
+            "was given: the rolling path verifies each node against one version. Nothing was changed." % (
+                ", ".join(result["rolling"]), branch))
+    return result
+
+
 def plan(hosts, nodes, version, serial, max_unavailable):
     """The rollout plan, or a DriverUpgradePlanError naming what to change.
 
@@ -146,7 +203,8 @@ def plan(hosts, nodes, version, serial, max_unavailable):
                    if gpus.get(name) and node_unavailable(node)}
 
     left_out = [h["host"] for h in hosts if excluded(by_name[h["node"]])]
-    upgrade = [h["host"] for h in hosts if h["host"] not in left_out and needs_upgrade(h.get("facts"), version)]
+    upgrade = [h["host"] for h in hosts if h["host"] not in left_out
+               and (needs_upgrade(h.get("facts"), version) or h.get("other_change"))]
     host_by_name = {h["host"]: h for h in hosts}
     planned, refusals = [], []
     for batch in batches([h["host"] for h in hosts], serial):
@@ -163,7 +221,7 @@ def plan(hosts, nodes, version, serial, max_unavailable):
         "version": version, "total_gpus": total, "max_unavailable_gpus": limit,
         "unavailable_nodes": unavailable, "upgrade": upgrade,
         "up_to_date": [h["host"] for h in hosts if h["host"] not in upgrade + left_out], "excluded": left_out,
-        "batches": planned, "state_label": STATE_LABEL,
+        "batches": planned, "state_label": STATE_LABEL, "exclude_label": EXCLUDE_LABEL,
         "nodes": {h["host"]: {"name": h["node"], "gpus": gpus[h["node"]],
                               "unschedulable": cordoned_by_operator(by_name[h["node"]]),
                               "state": upgrade_state(by_name[h["node"]])}

@@ -39,6 +39,17 @@ def controller(obj):
     return next((ref for ref in _meta(obj).get("ownerReferences") or [] if ref.get("controller")), None)
 
 
+def stays(pod):
+    """Whether a drain leaves the pod on its node: DaemonSet pods and mirror (static) pods."""
+    owner = controller(pod)
+    return MIRROR_ANNOTATION in (_meta(pod).get("annotations") or {}) or bool(owner and owner.get("kind") == "DaemonSet")
+
+
+def runs_workloads(pods):
+    """Whether any of a node's pods is one a drain would move: running, and not a DaemonSet or mirror pod."""
+    return any(not stays(pod) and (pod.get("status") or {}).get("phase") not in TERMINAL for pod in pods)
+
+
 def classify(pods, force=False, delete_emptydir_data=False):
     """(to_evict, ignored, problems) for the pods bound to a node.
 
@@ -49,9 +60,7 @@ def classify(pods, force=False, delete_emptydir_data=False):
     to_evict, ignored, problems = [], [], []
     for pod in pods:
         owner = controller(pod)
-        if MIRROR_ANNOTATION in (_meta(pod).get("annotations") or {}):
-            ignored.append(pod_key(pod))
-        elif owner and owner.get("kind") == "DaemonSet":
+        if stays(pod):
             ignored.append(pod_key(pod))
         elif owner is None and not force and (pod.get("status") or {}).get("phase") not in TERMINAL:
             problems.append("%s has no controller, so nothing would recreate it (force allows deleting it)" % pod_key(pod))

@@ -144,3 +144,6 @@ def test_a_crash_looping_plugin_and_the_fault_proxy_and_the_audit_log(lab_cluste
     counted = cluster.requests()
     # The injected 503 never reached the API server; the second GET did, and the audit log saw it.
     assert counted["counts"] == {"LIST /api/v1/namespaces/default/configmaps": 1}
+    [event] = cluster.request_timeline()
+    assert (event["verb"], event["path"], event["code"]) == ("list", "/api/v1/namespaces/default/configmaps", 200)
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$", event["time"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import driver_upgrade as du
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils import node_drain
 
 TARGET = "580.105.08"
 
@@ -154,3 +155,71 @@ def test_hosts_map_to_their_node_names_and_unregistered_ones_are_refused():
         du.plan(hosts, [node("gpu01.cluster.internal")], TARGET, [1], 8)
     result = du.plan(hosts[:1], [node("gpu01.cluster.internal")], TARGET, [1], 8)
     assert result["nodes"]["gpu01"]["name"] == "gpu01.cluster.internal"
+
+
+def pod(node_name, kind="ReplicaSet", phase="Running", mirror=False):
+    meta = {"name": "p-%s-%s" % (node_name, kind), "namespace": "default",
+            "ownerReferences": [{"kind": kind, "name": "owner", "controller": True}] if kind else []}
+    if mirror:
+        meta["annotations"] = {"kubernetes.io/config.mirror": "x"}
+    return {"metadata": meta, "spec": {"nodeName": node_name}, "status": {"phase": phase}}
+
+
+@pytest.mark.parametrize("facts, version, branch, state, expected", [
+    ({"driver_version": TARGET}, TARGET, "580", "present", False),
+    ({"driver_version": "580.95.05"}, TARGET, "580", "present", True),
+    ({"driver_version": "580.95.05"}, "", "580", "present", False),  # the branch's newest: any 580 is right
+    ({"driver_version": "570.195.03"}, "", "580", "present", True),
+    ({"driver_version": "580.95.05", "driver_mismatch": True}, "", "580", "present", True),
+    ({}, "", "580", "present", True),
+    ({"present": True, "driver_version": TARGET}, "", "580", "absent", True),
+    ({"present": False}, "", "580", "absent", False),
+    ({"driver_version": TARGET}, "", "580", "latest", True),  # a newer package may exist
+])
+def test_needs_change(facts, version, branch, state, expected):
+    assert du.needs_change(facts, version, branch, state) is expected
+
+
+@pytest.mark.parametrize("pods, expected", [
+    ([pod("n")], True),
+    ([pod("n", kind="DaemonSet")], False),
+    ([pod("n", kind=None, mirror=True)], False),
+    ([pod("n", phase="Succeeded")], False),
+    ([pod("n", kind=None)], True),  # a bare pod is a workload a drain must deal with
+    ([], False),
+])
+def test_runs_workloads(pods, expected):
+    assert node_drain.runs_workloads(pods) is expected
+
+
+def test_route_rolls_only_serving_nodes_whose_driver_changes():
+    nodes = [node("serving-old"), node("serving-new"), node("idle-old"), node("resumed", unschedulable=True,
+             labels={du.STATE_LABEL: "failed"}), node("excluded", labels={du.EXCLUDE_LABEL: "true"})]
+    pods = [pod("serving-old"), pod("serving-new"), pod("idle-old", kind="DaemonSet"), pod("excluded")]
+    hosts = [host("serving-old", "580.95.05"), host("serving-new", TARGET), host("idle-old", "580.95.05"),
+             host("resumed", "580.95.05"), host("excluded", "580.95.05"), host("fresh", None, gpus=0)]
+    result = du.route(hosts, nodes, pods, TARGET, "580")
+    assert result["rolling"] == ["serving-old", "resumed"]
+    assert result["in_place"] == ["serving-new", "idle-old", "fresh"]
+    assert result["excluded"] == ["excluded"]
+    assert result["serving"] == ["serving-old", "serving-new", "excluded"]
+    assert result["refusal"] == ""
+
+
+def test_a_new_mig_layout_rolls_a_serving_node_whose_driver_is_right():
+    hosts = [dict(host("serving", TARGET), other_change=True), dict(host("idle", TARGET), other_change=True)]
+    result = du.route(hosts, [node("serving"), node("idle")], [pod("serving")], TARGET, "580")
+    assert result["rolling"] == ["serving"] and result["in_place"] == ["idle"]
+    planned = du.plan([hosts[0]], [node("serving"), node("idle")], TARGET, 1, 8)
+    assert planned["upgrade"] == ["serving"] and planned["up_to_date"] == []
+
+
+@pytest.mark.parametrize("version, state, message", [
+    ("", "present", "no exact driver version was given"),
+    (TARGET, "absent", "refusing to remove the driver from serving-old"),
+])
+def test_route_refuses_what_cannot_roll(version, state, message):
+    hosts = [host("serving-old", "570.195.03"), host("fresh", None, gpus=0)]
+    result = du.route(hosts, [node("serving-old")], [pod("serving-old")], version, "580", state)
+    assert result["rolling"] == ["serving-old"]
+    assert message in result["refusal"]

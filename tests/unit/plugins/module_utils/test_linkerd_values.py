@@ -128,10 +128,16 @@ def test_every_viz_value_is_one_the_chart_reads(variant):
 
 def test_viz_defaults_keep_the_seed_retention_in_the_bundled_prometheus():
     values = role_var("__linkerd_viz_helm_values")
+    scrape_jobs = values["prometheus"].pop("scrapeConfigs")
     assert values == {
         "linkerdNamespace": "linkerd",
         "prometheus": {"enabled": True, "args": {"storage.tsdb.retention.time": "1h"}},
     }
+    # The default scrape job finds pods by their prometheus.io annotations (the translation service's).
+    assert [job["job_name"] for job in scrape_jobs] == ["annotated-pods"]
+    assert scrape_jobs[0]["relabel_configs"][0] == {
+        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], "action": "keep", "regex": "true"}
+    assert "scrapeConfigs" not in role_var("__linkerd_viz_helm_values", linkerd_viz_prometheus_scrape_configs=[])["prometheus"]
     assert role_var("__linkerd_viz_deployments") == ["metrics-api", "tap", "tap-injector", "web", "prometheus"]
 
 
@@ -163,7 +169,8 @@ def prometheus_args(docs):
 def test_viz_manifests_get_the_retention_asked_for_and_nothing_else_changes():
     original = fixture_docs()
     assert "--storage.tsdb.retention.time=6h" in prometheus_args(original)
-    docs = role_var("__linkerd_viz_manifest_docs", linkerd_viz_manifests_dir=str(VIZ_FIXTURE_DIR), linkerd_viz_prometheus_retention="1d12h")
+    docs = role_var("__linkerd_viz_manifest_docs", linkerd_viz_manifests_dir=str(VIZ_FIXTURE_DIR), linkerd_viz_prometheus_retention="1d12h",
+                    linkerd_viz_prometheus_scrape_configs=[])
     args = prometheus_args(docs)
     assert [a for a in args if a.startswith("--storage.tsdb.retention.time")] == ["--storage.tsdb.retention.time=1d12h"]
     expected = [a if not a.startswith("--storage.tsdb.retention.time=") else "--storage.tsdb.retention.time=1d12h"
@@ -171,3 +178,25 @@ def test_viz_manifests_get_the_retention_asked_for_and_nothing_else_changes():
     assert args == expected
     assert [d for d in docs if d["metadata"]["name"] != "prometheus" or d["kind"] != "Deployment"] == \
         [d for d in original if d["metadata"]["name"] != "prometheus" or d["kind"] != "Deployment"]
+
+
+def test_viz_manifests_get_the_scrape_jobs_and_a_restart_when_they_change():
+    original = fixture_docs()
+    job = {"job_name": "model-servers", "kubernetes_sd_configs": [{"role": "pod"}]}
+
+    def rendered(jobs):
+        docs = role_var("__linkerd_viz_manifest_docs", linkerd_viz_manifests_dir=str(VIZ_FIXTURE_DIR),
+                        linkerd_viz_prometheus_scrape_configs=jobs)
+        (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "prometheus-config"]
+        (deploy,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "prometheus"]
+        return docs, yaml.safe_load(config["data"]["prometheus.yml"]), deploy["spec"]["template"]["metadata"]["annotations"]
+
+    docs, config, annotations = rendered([job])
+    (original_config,) = [d for d in original if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "prometheus-config"]
+    assert config["scrape_configs"] == yaml.safe_load(original_config["data"]["prometheus.yml"])["scrape_configs"] + [job]
+    checksum = annotations["gpu-mesh.hymt.io/scrape-configs-sha256"]
+    assert len(checksum) == 64
+    assert rendered([dict(job, scrape_interval="30s")])[2]["gpu-mesh.hymt.io/scrape-configs-sha256"] != checksum
+    assert rendered([job])[2]["gpu-mesh.hymt.io/scrape-configs-sha256"] == checksum
+    untouched = [(d["kind"], d["metadata"]["name"]) for d in docs if d not in original]
+    assert sorted(untouched) == [("ConfigMap", "prometheus-config"), ("Deployment", "prometheus")]

@@ -61,3 +61,29 @@ def test_a_node_cordoned_through_the_api_counts_as_unavailable(sim, run_module):
 def test_bad_input_fails_with_the_reason(sim, run_module, extra, message):
     out = run_module(driver_upgrade_plan.main, args(sim, **extra))
     assert out.kind == "fail" and message in out.result["msg"]
+
+
+def test_route_reads_nothing_when_no_driver_would_change(run_module):
+    # No kubeconfig reaches any cluster here: a read would fail.
+    out = run_module(driver_upgrade_plan.main, {
+        "kubeconfig": "/nonexistent/kubeconfig", "version": "", "branch": "580", "route": True, "max_unavailable": 1,
+        "hosts": [{"host": "a", "node": "gpu-a", "facts": NEW}, {"host": "b", "node": "gpu-b", "facts": OLD}]})
+    assert out.kind == "exit", out.result
+    assert out.result["in_place"] == ["a", "b"] and out.result["upgrade"] == []
+
+
+def test_route_rolls_a_node_running_a_pod_and_not_a_fresh_host(sim, run_module):
+    pods = sim.dynamic_client().resources.get(api_version="v1", kind="Pod")
+    pods.create(namespace="default", body={
+        "metadata": {"name": "bare-workload"},
+        "spec": {"nodeName": "gpu-a", "containers": [{"name": "c", "image": "registry.example.internal/c:1"}]}})
+    try:
+        out = run_module(driver_upgrade_plan.main, args(sim, route=True, hosts=[
+            {"host": "a", "node": "gpu-a", "facts": OLD}, {"host": "b", "node": "gpu-b", "facts": OLD},
+            {"host": "c", "node": "gpu-c", "facts": {}}]))
+        assert out.kind == "exit", out.result
+        assert out.result["upgrade"] == ["a"] and out.result["serving"] == ["a"]
+        assert out.result["in_place"] == ["b", "c"]
+        assert out.result["batches"] == [{"hosts": ["a"], "upgrade": ["a"], "gpus_taken": 2, "gpus_already_unavailable": 0}]
+    finally:
+        pods.delete(namespace="default", name="bare-workload", body={"gracePeriodSeconds": 0})
