@@ -11,6 +11,7 @@ whose kubeconfig lab/.state/kubeconfig is what inventories/lab uses. Everything 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -29,7 +30,9 @@ PHASES = ("gpu_hosts", "cluster_gpu", "mesh", "translation", "verify")
 CLUSTER_STATE = STATE / "cluster"
 KUBECONFIG = STATE / "kubeconfig"
 NVIDIA_REPO = STATE / "nvidia-repo"
-SIM_MODULE = STATE / "nvidia-loaded-module-version"
+# One file per host: the simulated kernel module each host has loaded (tests change one host's).
+SIM_MODULES = STATE / "nvidia-loaded-module-version"
+REPORTS = STATE / "reports"
 MODEL_SERVER_STATE = STATE / "model_server"
 # The driver the fixture mirror carries and the lab hosts' simulated kernel module is of.
 LAB_DRIVER_VERSION = "580.95.05"
@@ -67,16 +70,19 @@ def start_hosts() -> None:
     # A container cannot have /proc/driver/nvidia/version: the stand-in nvidia-smi reads the
     # simulated loaded kernel module from this file instead, as if the driver's DKMS module had
     # been built and loaded at install time, as it is on a host without nouveau.
-    SIM_MODULE.write_text(f"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  {LAB_DRIVER_VERSION}  "
-                          "Release Build  (lab simulation)\n")
+    if SIM_MODULES.is_file():
+        SIM_MODULES.unlink()
+    SIM_MODULES.mkdir(parents=True, exist_ok=True)
     hosts = lab_hosts()
     for i, name in enumerate(hosts, 1):
+        (SIM_MODULES / name).write_text(f"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  {LAB_DRIVER_VERSION}  "
+                                        "Release Build  (lab simulation)\n")
         if podman("container", "exists", name, check=False).returncode == 0:
             podman("rm", "-f", name)
         say(f"starting GPU host container {name} ({i}/{len(hosts)})")
         podman("run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
                "-v", f"{NVIDIA_REPO}:/srv/nvidia-mirror:ro",
-               "-v", f"{SIM_MODULE}:/etc/nvidia-sim/loaded-module-version:ro",
+               "-v", f"{SIM_MODULES / name}:/etc/nvidia-sim/loaded-module-version:ro",
                "-e", "NVIDIA_SIM_PROC_DRIVER_VERSION=/etc/nvidia-sim/loaded-module-version",
                "--systemd=always", IMAGE, "/sbin/init")
     deadline = time.monotonic() + 90
@@ -160,8 +166,22 @@ def run_site() -> int:
         else:
             status = "ran"
         say(f"  {phase:<12} {status}")
+    report_verdict()
     say(f"site.yml exit status {rc}")
     return rc
+
+
+def report_verdict() -> None:
+    """Where phase verify wrote the fleet report, and its verdict line."""
+    latest = REPORTS / "fleet-report-latest.json"
+    if not latest.is_file():
+        say(f"no fleet report in {REPORTS} (phase verify did not get to write one)")
+        return
+    report = json.loads(latest.read_text(encoding="utf-8"))
+    counts = report["summary"]
+    say(f"fleet report: {REPORTS / 'fleet-report-latest.html'} (also .json, .md)")
+    say(f"verdict: {report['verdict'].upper()} - {counts['fail']} failed, {counts['warn']} warnings, "
+        f"{counts['not_checked']} not checked, {counts['pass']} passed over {len(report['nodes'])} nodes")
 
 
 def main() -> int:

@@ -4,8 +4,8 @@ Stages, in order (``--only STAGE`` runs one): ansible-test sanity on a copy of t
 out as ansible_collections/hymt/gpu_mesh, ansible-lint with the production profile, the lab's
 upstream programs (Kubernetes, etcd, KWOK, Helm built from their Go modules when not cached) and the
 model server's venv, pytest over tests/ (unit tests, module tests and the lab cluster's tests),
-every Molecule scenario under molecule/, then `make lab`'s run: site.yml, every phase in one run, with
-only hymt_kubeconfig set for the cluster (inventories/lab).
+every Molecule scenario under molecule/ (fleet_verify's create step is `make lab`'s run: site.yml, every
+phase in one run, with only hymt_kubeconfig set for the cluster, inventories/lab).
 Pytest counts each test; every other stage counts each sanity test or scenario. Any failure makes
 the exit status non-zero. Run through ``make test`` so that .venv and the system packages exist.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
-STAGES = ("sanity", "lint", "lab", "unit", "molecule", "site")
+STAGES = ("sanity", "lint", "lab", "unit", "molecule")
 # Upstream-shaped manifests (multi-document YAML, as `linkerd install` and Gateway API releases ship
 # them) that stand in for real installs in the lab: data, not collection content, never shipped.
 SANITY_EXCLUDED = ("lab/fixtures/",)
@@ -157,11 +157,6 @@ def stage_molecule(tally: Tally) -> None:
         ok = run(["molecule", "test", "-s", name]) == 0
         print(f"scenario {name}: {'passed' if ok else 'FAILED'} in {time.monotonic() - start:.0f} s", flush=True)
         tally.add(f"molecule:{name}", ok)
-
-
-def stage_site(tally: Tally) -> None:
-    banner("make lab: site.yml against the lab")
-    tally.add("site:lab", run([sys.executable, "-m", "lab", "up", "--run-site", "--down"]) == 0)
 
 
 def main() -> int:

@@ -14,7 +14,9 @@ Rules, per node of the seed file:
   reads it; otherwise the node advertises no GPU;
 - a node seeded ``device_plugin: crashloop``, or a config file the plugin would refuse, makes the
   plugin pod crash-loop: CrashLoopBackOff with a growing restartCount and the reason in
-  ``lastState.terminated.message``, and no GPU.
+  ``lastState.terminated.message``, and no GPU;
+- a node annotated ``lab.hymt.io/simulated-unhealthy-gpus: "K"`` (tests only) advertises K GPUs
+  fewer, as the real plugin does once it marks GPUs unhealthy (an Xid 79 "fallen off the bus").
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .seed import load
 GPU = "nvidia.com/gpu"
 PLUGIN_IMAGE_SUFFIX = "k8s-device-plugin"
 CRASH_SECONDS = 5.0
+UNHEALTHY_ANNOTATION = "lab.hymt.io/simulated-unhealthy-gpus"
 
 
 def image_repository(image: str) -> str:
@@ -149,6 +152,9 @@ def reconcile(api: Api, seeds: dict) -> None:
         if owners & daemonsets and pod["spec"].get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
             plugins[pod["spec"]["nodeName"]] = pod
     now = datetime.datetime.now(datetime.timezone.utc)
+    nodes = api.items("/api/v1/nodes")
+    unhealthy = {n["metadata"]["name"]: int((n["metadata"].get("annotations") or {}).get(UNHEALTHY_ANNOTATION, 0))
+                 for n in nodes}
     advertised: dict[str, dict] = {}
     for node_name, pod in plugins.items():
         seed = seeds.get(node_name)
@@ -168,8 +174,8 @@ def reconcile(api: Api, seeds: dict) -> None:
                                   f"{pod['metadata']['name']}/status", {"status": status})
         elif resource and seed and seed.gpus and ready(pod):
             name, replicas = resource
-            advertised[node_name] = {name: str(seed.gpus * replicas)}
-    for node in api.items("/api/v1/nodes"):
+            advertised[node_name] = {name: str(max(seed.gpus - unhealthy.get(node_name, 0), 0) * replicas)}
+    for node in nodes:
         name = node["metadata"]["name"]
         if name not in seeds:
             continue

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install Debian packages only when one is missing. Without arguments: what the lab and Molecule need
-# (podman with runc, debootstrap, uidmap).
+# (podman with runc, debootstrap, uidmap) and the fleet report test (chromium, headless, with a CJK font).
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(podman runc debootstrap uidmap)
+[ ${#wanted[@]} -gt 0 ] || wanted=(podman runc debootstrap uidmap chromium fonts-wqy-microhei)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -2,13 +2,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether every GPU node advertises the GPUs it has, and if not, why not.
 
-Pure logic over Node, Pod, DaemonSet and RuntimeClass dictionaries as the Kubernetes API returns
-them; the module fetches them and this file judges them, so every reason is unit-tested with tables.
+Logic over Node, Pod, DaemonSet and RuntimeClass dictionaries as the Kubernetes API returns them
+(``assess`` and its helpers, unit-tested with tables), and ``ClusterReader``, the one place that
+reads them, shared by the k8s_gpu_capacity gate and the verify phase's fleet_verify_cluster.
 """
 
 from __future__ import annotations
 
 import time
+
+from ansible_collections.hymt.gpu_mesh.plugins.module_utils import k8s_common
 
 GPU_RESOURCE = "nvidia.com/gpu"
 SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
@@ -206,3 +209,30 @@ def wait_for_capacity(fetch, targets, settings, timeout, interval, clock=time.mo
         if all(r["ok"] for r in reports) or waited >= timeout:
             return reports, all(r["ok"] for r in reports), int(waited), polls
         sleep(min(interval, timeout - waited))
+
+
+class ClusterReader:
+    """Reads what the gate judges, as the API's own JSON (camelCase dictionaries)."""
+
+    def __init__(self, api, namespace, daemonset, runtime_class):
+        self.core = k8s_common.k8s_client.CoreV1Api(api)
+        self.apps = k8s_common.k8s_client.AppsV1Api(api)
+        self.node_api = k8s_common.k8s_client.NodeV1Api(api)
+        self.namespace, self.daemonset, self.runtime_class = namespace, daemonset, runtime_class
+
+    _json = staticmethod(k8s_common.read_json)
+
+    def __call__(self):
+        nodes = self._json(self.core.list_node)["items"]
+        daemonset = self._json(self.apps.read_namespaced_daemon_set, self.daemonset, self.namespace)
+        pods = []
+        if daemonset is not None:
+            match = ((daemonset.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = ",".join("%s=%s" % item for item in sorted(match.items()))
+            listed = self._json(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+            uid = daemonset["metadata"]["uid"]
+            pods = [p for p in listed if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])]
+        runtime_class = None
+        if self.runtime_class:
+            runtime_class = self._json(self.node_api.read_runtime_class, self.runtime_class)
+        return nodes, pods, daemonset, runtime_class

@@ -250,6 +250,7 @@ def benchmark(client, texts, target, requests, concurrency, source=None, samplin
             "mean": round(sum(latencies) / len(latencies), 4) if latencies else None,
             "p50": percentile(latencies, 0.50),
             "p90": percentile(latencies, 0.90),
+            "p95": percentile(latencies, 0.95),
             "p99": percentile(latencies, 0.99),
             "max": max(latencies) if latencies else None,
         },

@@ -201,7 +201,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import gpu_capacity, k8s_common
 
 if k8s_common.HAS_KUBERNETES:
-    from kubernetes import client as k8s_client
     from urllib3.exceptions import HTTPError
 else:
     HTTPError = Exception
@@ -228,33 +227,6 @@ def argspec():
     return spec
 
 
-class ClusterReader:
-    """Reads what the gate judges, as the API's own JSON (camelCase dictionaries)."""
-
-    def __init__(self, api, namespace, daemonset, runtime_class):
-        self.core = k8s_client.CoreV1Api(api)
-        self.apps = k8s_client.AppsV1Api(api)
-        self.node_api = k8s_client.NodeV1Api(api)
-        self.namespace, self.daemonset, self.runtime_class = namespace, daemonset, runtime_class
-
-    _json = staticmethod(k8s_common.read_json)
-
-    def __call__(self):
-        nodes = self._json(self.core.list_node)["items"]
-        daemonset = self._json(self.apps.read_namespaced_daemon_set, self.daemonset, self.namespace)
-        pods = []
-        if daemonset is not None:
-            match = ((daemonset.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-            selector = ",".join("%s=%s" % item for item in sorted(match.items()))
-            listed = self._json(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
-            uid = daemonset["metadata"]["uid"]
-            pods = [p for p in listed if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])]
-        runtime_class = None
-        if self.runtime_class:
-            runtime_class = self._json(self.node_api.read_runtime_class, self.runtime_class)
-        return nodes, pods, daemonset, runtime_class
-
-
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     if not k8s_common.HAS_KUBERNETES:
@@ -276,7 +248,7 @@ def main():
         "runtime_class": params["runtime_class"], "daemonset": "%s/%s" % (params["namespace"], params["daemonset"]),
     }
     try:
-        reader = ClusterReader(k8s_common.api_client(params), params["namespace"], params["daemonset"],
+        reader = gpu_capacity.ClusterReader(k8s_common.api_client(params), params["namespace"], params["daemonset"],
                                params["runtime_class"])
         reports, ready, waited, polls = gpu_capacity.wait_for_capacity(
             reader, targets, settings, params["timeout"], params["interval"])

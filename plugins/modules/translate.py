@@ -240,7 +240,7 @@ benchmark:
       description: Generated tokens per second of wall time.
       type: float
     latency_s:
-      description: Per-request latency in seconds, keys mean, p50, p90, p99 and max.
+      description: Per-request latency in seconds, keys mean, p50, p90, p95, p99 and max.
       type: dict
 """
 

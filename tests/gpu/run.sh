@@ -2,7 +2,8 @@
 # Real-GPU acceptance (issue 8) on a GPU host: nvidia_gpu_info (items 1 and 3, acceptance.py), the
 # nvidia_driver role (item 2, driver_role.py, run as root) and model serving through
 # `transformers serve` (item 4, serving.py); issue 15's read-only Fabric Manager and MIG capture
-# (fabric_mig.sh, not in the default parts).
+# (fabric_mig.sh) and issue 16's host checks of phase verify (verify_hosts.sh); those two are not in
+# the default parts.
 # Usage: tests/gpu/run.sh [RESULTS_DIR] [ARGS of acceptance.py]
 #   (RESULTS_DIR defaults to $OUT when set, else a new temporary directory)
 # GPU_TESTS chooses the parts, in this order: default "info driver serving". GPU_SERVING_ARGS adds
@@ -63,11 +64,12 @@ for part in ${GPU_TESTS:-info driver serving}; do
         info) "$python" "$root/tests/gpu/acceptance.py" "$results" "${@:2}" 2>&1 | tee "$results/acceptance.log" || status=1 ;;
         driver) "$python" "$root/tests/gpu/driver_role.py" "$results" 2>&1 | tee "$results/driver-role.log" || status=1 ;;
         fabric_mig) PYTHON=$python bash "$root/tests/gpu/fabric_mig.sh" "$results" 2>&1 | tee "$results/fabric-mig.log" || status=1 ;;
+        verify) PYTHON=$python bash "$root/tests/gpu/verify_hosts.sh" "$results" 2>&1 | tee "$results/verify-hosts.log" || status=1 ;;
         serving)
             install_wheels "$work/serving-site" "$root"/.whl/serving/*.whl
             PYTHONPATH="$work/serving-site:$PYTHONPATH" PYTHONUNBUFFERED=1 \
                 "$python" "$root/tests/gpu/serving.py" "$results" ${GPU_SERVING_ARGS:-} 2>&1 | tee "$results/serving.log" || status=1 ;;
-        *) echo "unknown part in GPU_TESTS: $part (info, driver, serving, fabric_mig)" >&2; exit 2 ;;
+        *) echo "unknown part in GPU_TESTS: $part (info, driver, serving, fabric_mig, verify)" >&2; exit 2 ;;
     esac
 done
 echo "results in $results"

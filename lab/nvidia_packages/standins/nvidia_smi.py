@@ -9,6 +9,12 @@ NVIDIA_SIM_MIG_STATE (default /var/lib/nvidia-sim/mig-state.json), checking crea
 inventory's profile table and memory slices as the GPU would; a mode change takes effect at once
 unless the inventory says "mig_mode_change_needs_reset". fabric.state is "Completed" on an inventory
 with NVSwitches while the nv-fabricmanager stand-in runs, "In Progress" otherwise, N/A without NVSwitches.
+ECC and memory repair (the fields nvidia_host_verify asks for) come from optional keys of a GPU entry,
+defaulting to a healthy H100 as the real card answers: every ECC counter 0, row remapping not pending and
+not failed with 0 rows, and the retired_pages fields [N/A] (H100 remaps rows instead of retiring pages):
+ecc_errors_uncorrected_volatile, ecc_errors_uncorrected_aggregate, ecc_errors_corrected_volatile,
+retired_pages_pending, retired_pages_double_bit, remapped_rows_pending, remapped_rows_failure,
+remapped_rows_uncorrectable, remapped_rows_correctable (numbers, or "Yes"/"No" for *_pending/*_failure).
 Installed as /usr/lib/nvidia-sim/nvidia_smi.py and run by the /usr/bin/nvidia-smi wrapper.
 """
 import json
@@ -34,6 +40,11 @@ def fabric_state(inventory):
         return "In Progress"
 
 
+def counter(key, default="0"):
+    """A GPU entry's optional ECC / memory-repair value, as nvidia-smi prints it."""
+    return lambda g, i: str(g.get(key, default))
+
+
 def mig_mode(i, key):
     return "Enabled" if mig_state()[str(i)][key] else "Disabled"
 
@@ -53,6 +64,18 @@ FIELDS = {
     "fabric.state": ("fabric.state", None, lambda g, i: fabric_state(inventory())),
     "fabric.status": ("fabric.status", None, lambda g, i: "Success" if fabric_state(inventory()) == "Completed" else "N/A"),
     "ecc.mode.current": ("ecc.mode.current", None, lambda g, i: g["ecc_mode_current"]),
+    "ecc.errors.uncorrected.volatile.total": ("ecc.errors.uncorrected.volatile.total", None,
+                                              counter("ecc_errors_uncorrected_volatile")),
+    "ecc.errors.uncorrected.aggregate.total": ("ecc.errors.uncorrected.aggregate.total", None,
+                                               counter("ecc_errors_uncorrected_aggregate")),
+    "ecc.errors.corrected.volatile.total": ("ecc.errors.corrected.volatile.total", None,
+                                            counter("ecc_errors_corrected_volatile")),
+    "retired_pages.pending": ("retired_pages.pending", None, counter("retired_pages_pending", "[N/A]")),
+    "retired_pages.double_bit.count": ("retired_pages.double_bit.count", None, counter("retired_pages_double_bit", "[N/A]")),
+    "remapped_rows.pending": ("remapped_rows.pending", None, counter("remapped_rows_pending", "No")),
+    "remapped_rows.failure": ("remapped_rows.failure", None, counter("remapped_rows_failure", "No")),
+    "remapped_rows.uncorrectable": ("remapped_rows.uncorrectable", None, counter("remapped_rows_uncorrectable")),
+    "remapped_rows.correctable": ("remapped_rows.correctable", None, counter("remapped_rows_correctable")),
     "persistence_mode": ("persistence_mode", None, lambda g, i: g["persistence_mode"]),
     "driver_version": ("driver_version", None, lambda g, i: DRIVER),
     "vbios_version": ("vbios_version", None, lambda g, i: g["vbios_version"]),

@@ -100,7 +100,7 @@ CLUSTER_PLAYS = [(path, play) for path, play in plays() if play_reaches_cluster(
 def test_the_phases_that_reach_the_cluster_are_found():
     # The phases whose roles talk to the API: a change of this list is a change of the contract.
     assert sorted({path.name for path, play in CLUSTER_PLAYS}) == [
-        "cluster_gpu.yml", "driver_upgrade.yml", "gpu_hosts.yml", "mesh.yml", "translation.yml"]
+        "cluster_gpu.yml", "driver_upgrade.yml", "gpu_hosts.yml", "mesh.yml", "translation.yml", "verify.yml"]
 
 
 @pytest.mark.parametrize("path, play", CLUSTER_PLAYS, ids=[play["name"] for path, play in CLUSTER_PLAYS])

@@ -47,7 +47,7 @@ def sim(lab_cluster_factory, tmp_path_factory):
 
 
 def test_reads_absent_objects_then_a_working_plugin(sim):
-    reader = k8s_gpu_capacity.ClusterReader(k8s_common.api_client({"kubeconfig": sim.kubeconfig}),
+    reader = gpu_capacity.ClusterReader(k8s_common.api_client({"kubeconfig": sim.kubeconfig}),
                                             "kube-system", "nvidia-device-plugin", "nvidia")
     nodes, pods, daemonset, runtime_class = reader()
     assert sorted(n["metadata"]["name"] for n in nodes) == ["cpu-a", "gpu-a", "gpu-b"]
