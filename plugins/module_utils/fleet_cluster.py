@@ -134,8 +134,9 @@ def cluster_checks(snapshot, gpu_nodes, device_plugin):
         "runtime_class": device_plugin["runtime_class"], "daemonset": ds_name,
     }
     targets = [t for t in gpu_nodes if t.get("gpus")]
-    reports = {r["name"]: r for r in gpu_capacity.assess(targets, snapshot["nodes"], snapshot["plugin_pods"],
-                                                          snapshot["daemonset"], snapshot["runtime_class"], settings)}
+    assessed = gpu_capacity.assess(targets, snapshot["nodes"], snapshot["plugin_pods"], snapshot["daemonset"],
+                                   snapshot["runtime_class"], settings)
+    reports = {r["name"]: r for r in assessed}
     if device_plugin["runtime_class"]:
         present = snapshot["runtime_class"] is not None
         checks.append(check("cluster.runtime_class", "pass" if present else "fail",
@@ -226,10 +227,10 @@ def plan_validation(snapshot, summaries, device_plugin):
             skipped.append((name, "the node advertises no %s" % resource))
         else:
             users = gpu_users(snapshot["pods"], name, resource)
-            used = sum(count for _, count in users)
+            used = sum(count for pod, count in users)
             if used >= summary["allocatable_gpus"]:
                 skipped.append((name, "all %d of its GPUs are allocated (to %s)" % (
-                    summary["allocatable_gpus"], ", ".join(pod for pod, _ in users))))
+                    summary["allocatable_gpus"], ", ".join(pod for pod, count in users))))
             else:
                 runnable.append(name)
     return runnable, skipped

@@ -302,7 +302,7 @@ def argspec():
             namespace=dict(type="str", default="kube-system"),
             image=dict(type="str", default="nvcr.io/nvidia/k8s/cuda-sample:vectoradd-cuda12.5.0-ubuntu22.04"),
             command=dict(type="list", elements="str", default=["sh", "-c", "nvidia-smi -L && /cuda-samples/vectorAdd"]),
-            image_pull_secrets=dict(type="list", elements="str", default=[]),
+            image_pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
             runtime_class=dict(type="str", default="nvidia"),
             run_as_user=dict(type="int", default=1000),
             timeout=dict(type="int", default=300),
@@ -320,7 +320,7 @@ def argspec():
         unmeshed_client=dict(type="dict", default={}, options=dict(
             enabled=dict(type="bool", default=True),
             image=dict(type="str", default="docker.io/curlimages/curl:8.11.1"),
-            image_pull_secrets=dict(type="list", elements="str", default=[]),
+            image_pull_secrets=dict(type="list", elements="str", default=[], no_log=False),
             run_as_user=dict(type="int", default=100),
             timeout=dict(type="int", default=120),
         )),
@@ -340,7 +340,7 @@ def run_jobs(api, jobs, namespace, timeout, clock=time.monotonic, sleep=time.sle
         return {}
     run_id = jobs[0][1]["metadata"]["labels"]["gpu-mesh.hymt.io/verify-run"]
     selector = "gpu-mesh.hymt.io/verify-run=%s" % run_id
-    outcomes = {node: (None, "not created") for node, _ in jobs}
+    outcomes = {node: (None, "not created") for node, job in jobs}
     try:
         for node, job in list(jobs):
             try:
@@ -357,7 +357,7 @@ def run_jobs(api, jobs, namespace, timeout, clock=time.monotonic, sleep=time.sle
                 name = job["metadata"]["name"]
                 mine = [p for p in pods if (p["metadata"].get("labels") or {}).get("job-name") == name]
                 outcomes[node] = fleet_cluster.job_outcome(listed.get(name) or job, mine)
-            if all(status is not None for status, _ in outcomes.values()) or clock() >= deadline:
+            if all(outcome[0] is not None for outcome in outcomes.values()) or clock() >= deadline:
                 return outcomes
             sleep(2)
     finally:

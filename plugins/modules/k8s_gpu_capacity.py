@@ -249,7 +249,7 @@ def main():
     }
     try:
         reader = gpu_capacity.ClusterReader(k8s_common.api_client(params), params["namespace"], params["daemonset"],
-                               params["runtime_class"])
+                                            params["runtime_class"])
         reports, ready, waited, polls = gpu_capacity.wait_for_capacity(
             reader, targets, settings, params["timeout"], params["interval"])
     except (k8s_common.K8sConnectionError, k8s_common.ApiException, HTTPError) as exc:

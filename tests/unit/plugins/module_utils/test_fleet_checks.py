@@ -65,5 +65,5 @@ def test_smoke_fails_on_a_failed_pair_and_on_missing_answers():
 
 
 def test_smoke_without_url_is_not_checked_with_the_reason():
-    _, checks = fleet_smoke.summarize("control_node", "", [], 4)
+    checks = fleet_smoke.summarize("control_node", "", [], 4)[1]
     assert checks[0]["status"] == "not_checked" and "fleet_verify_smoke_url is empty" in checks[0]["summary"]

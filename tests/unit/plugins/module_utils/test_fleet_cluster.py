@@ -55,7 +55,7 @@ def test_every_node_advertising_its_gpus_passes():
 
 
 def test_a_node_advertising_fewer_gpus_than_its_facts_fails_with_both_numbers():
-    checks, _ = fleet_cluster.cluster_checks(snapshot([node("a", gpus=1)]), [{"name": "a", "host": "h", "gpus": 2}], DEVICE_PLUGIN)
+    checks = fleet_cluster.cluster_checks(snapshot([node("a", gpus=1)]), [{"name": "a", "host": "h", "gpus": 2}], DEVICE_PLUGIN)[0]
     found = by_id(checks, "cluster.gpu_advertised", "a")
     assert found["status"] == "fail"
     assert "advertises 1" in found["summary"] and "expected 2" in found["summary"]
@@ -83,7 +83,7 @@ def test_an_inventory_host_that_is_not_a_node_fails_and_is_not_validated():
 
 def test_validation_runs_only_where_a_gpu_is_free_and_names_who_holds_the_others():
     snap = snapshot([node("a"), node("b")], pods=[gpu_pod("p1", "a", 2), gpu_pod("p2", "b", 1)])
-    _, nodes = fleet_cluster.cluster_checks(snap, [{"name": "a", "gpus": 2}, {"name": "b", "gpus": 2}], DEVICE_PLUGIN)
+    nodes = fleet_cluster.cluster_checks(snap, [{"name": "a", "gpus": 2}, {"name": "b", "gpus": 2}], DEVICE_PLUGIN)[1]
     runnable, skipped = fleet_cluster.plan_validation(snap, nodes, DEVICE_PLUGIN)
     assert runnable == ["b"]
     assert skipped[0][0] == "a" and "work/p1" in skipped[0][1]
@@ -151,14 +151,14 @@ def test_a_serving_meshed_service_passes():
 
 
 def test_a_deployment_scaled_to_zero_fails_saying_so():
-    checks, _ = fleet_cluster.service_checks(service_snapshot(deployment(replicas=0, ready=0), []), SERVICE)
+    checks = fleet_cluster.service_checks(service_snapshot(deployment(replicas=0, ready=0), []), SERVICE)[0]
     found = by_id(checks, "service.deployment")
     assert found["status"] == "fail" and "scaled to 0" in found["summary"]
     assert by_id(checks, "service.proxy_injected")["status"] == "not_checked"
 
 
 def test_a_deleted_authorization_policy_names_the_route_left_without_one():
-    checks, _ = fleet_cluster.service_checks(service_snapshot(deployment(), [served_pod("p1")], drop_api_policy=True), SERVICE)
+    checks = fleet_cluster.service_checks(service_snapshot(deployment(), [served_pod("p1")], drop_api_policy=True), SERVICE)[0]
     found = by_id(checks, "service.policy")
     assert found["status"] == "fail"
     assert "hy-mt-api" in found["summary"] and "hy-mt-probes" not in found["summary"]
@@ -171,7 +171,7 @@ def test_a_deleted_authorization_policy_names_the_route_left_without_one():
     ([served_pod("p1")], [{"name": "server"}, {"name": "linkerd-proxy"}], "templated"),
 ])
 def test_proxy_problems_fail_the_injection_check(pods, template, words):
-    checks, _ = fleet_cluster.service_checks(service_snapshot(deployment(template_containers=template), pods), SERVICE, "edge-1")
+    checks = fleet_cluster.service_checks(service_snapshot(deployment(template_containers=template), pods), SERVICE, "edge-1")[0]
     found = by_id(checks, "service.proxy_injected")
     assert found["status"] == "fail" and words in found["summary"]
 

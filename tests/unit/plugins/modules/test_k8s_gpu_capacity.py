@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import gpu_capacity, k8s_common
-from ansible_collections.hymt.gpu_mesh.plugins.modules import k8s_gpu_capacity
 
 LABEL = {"nvidia.com/gpu.present": "true"}
 SEED = {"nodes": [
@@ -48,7 +47,7 @@ def sim(lab_cluster_factory, tmp_path_factory):
 
 def test_reads_absent_objects_then_a_working_plugin(sim):
     reader = gpu_capacity.ClusterReader(k8s_common.api_client({"kubeconfig": sim.kubeconfig}),
-                                            "kube-system", "nvidia-device-plugin", "nvidia")
+                                        "kube-system", "nvidia-device-plugin", "nvidia")
     nodes, pods, daemonset, runtime_class = reader()
     assert sorted(n["metadata"]["name"] for n in nodes) == ["cpu-a", "gpu-a", "gpu-b"]
     assert (pods, daemonset, runtime_class) == ([], None, None)
