@@ -2,13 +2,16 @@
 
 Every command runs in its own process, so torch is never imported into a process that has loaded
 Ansible (ansible-core patches sys.intern, which torch's compiler refuses). Commands that need the
-model run in the model server's own venv (.venv-model-server, from lab/model_server/requirements.txt),
-made on first use: torch from PyPI is a CUDA build of several GB that nothing else here needs.
+model run in the model server's own venv, made on first use from lab/model_server/requirements.txt and
+cached outside the checkout by the requirements' digest (~/.cache/hymt-gpu-mesh/model-server-venv-<digest>,
+or HYMT_MODEL_SERVER_VENV): torch from PyPI is a CUDA build of several GB that nothing else here needs,
+and a fresh clone (CI) reuses the venv of the same requirements instead of unpacking it again.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -23,23 +26,32 @@ from lab.model_server import build, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
-VENV = Path(os.environ.get("HYMT_MODEL_SERVER_VENV") or ROOT / ".venv-model-server")
+DIGEST = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+VENV = Path(os.environ.get("HYMT_MODEL_SERVER_VENV")
+            or Path.home() / ".cache" / "hymt-gpu-mesh" / f"model-server-venv-{DIGEST[:12]}")
 
 
 def ensure_venv() -> Path:
-    """The model server venv's python, (re)built when requirements.txt changed."""
+    """The model server venv's python, built when no complete venv of these requirements exists."""
     python = VENV / "bin" / "python"
     stamp = VENV / ".requirements-sha256"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text() == digest:
-        return python
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    # Two checkouts (a CI clone and a working copy) may ask at once: one builds, the other waits.
+    with open(VENV.parent / f"{VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and stamp.exists() and stamp.read_text() == DIGEST:
+            return python
+        return _build(python, stamp)
+
+
+def _build(python: Path, stamp: Path) -> Path:
     started = time.monotonic()
     print(f"[model-server] building {VENV} from {REQUIREMENTS.relative_to(ROOT)} (torch is a CUDA build of "
           "several GB from PyPI; first time only)", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--progress-bar", "off", "-r", str(REQUIREMENTS)],
                    check=True)
-    stamp.write_text(digest)
+    stamp.write_text(DIGEST)
     print(f"[model-server] {VENV} ready in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return python
 

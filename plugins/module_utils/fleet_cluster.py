@@ -581,3 +581,78 @@ def unmeshed_check(outcome, url, service):
                  remedy="kubectl get ns %s -o jsonpath='{.metadata.annotations}' (config.linkerd.io/default-inbound-policy "
                         "must be all-authenticated); kubectl -n %s get servers,authorizationpolicies" % (
                             service["namespace"], service["namespace"]))
+
+
+# Meshed smoke translations ---------------------------------------------------------------------
+
+SMOKE_MARKER = "HYMT_SMOKE_RESULT"
+
+
+def smoke_job(deployment, url, run_id, smoke):
+    """A meshed Job that runs the translation_service role's smoke script (its ConfigMap and ServiceAccount,
+    which the service's AuthorizationPolicy admits) for every language pair, in the server's image and on
+    the nodes the Deployment's pods run on, with their pull secrets and security context."""
+    template = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    server = (template.get("containers") or [{}])[0]
+    labels = {"gpu-mesh.hymt.io/verify": "smoke", "app.kubernetes.io/managed-by": "hymt.gpu_mesh",
+              "gpu-mesh.hymt.io/verify-run": run_id}
+    env = [{"name": "HYMT_SMOKE_URL", "value": url},
+           {"name": "HYMT_SMOKE_PAIRS", "value": json.dumps(smoke["pairs"], ensure_ascii=False)},
+           {"name": "HYMT_SMOKE_REQUESTS", "value": str(smoke["requests"])},
+           {"name": "HYMT_SMOKE_MODEL", "value": smoke.get("model") or ""},
+           {"name": "HYMT_SMOKE_SERVER_API", "value": smoke["server_api"]},
+           {"name": "HYMT_SMOKE_MAX_TOKENS", "value": "64"},
+           {"name": "HYMT_SMOKE_WAIT_SECONDS", "value": str(max(smoke["timeout"] - 30, 10))},
+           {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
+    if smoke.get("api_key_secret"):
+        env.append({"name": "HYMT_API_KEY", "valueFrom": {"secretKeyRef": {"name": smoke["api_key_secret"], "key": "api-key"}}})
+    pod = {
+        "serviceAccountName": smoke["service_account"], "automountServiceAccountToken": False, "restartPolicy": "Never",
+        "nodeSelector": template.get("nodeSelector") or {}, "tolerations": template.get("tolerations") or [],
+        "imagePullSecrets": template.get("imagePullSecrets") or [],
+        "securityContext": template.get("securityContext") or {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{
+            "name": "translate", "image": smoke.get("image") or server.get("image"),
+            "imagePullPolicy": server.get("imagePullPolicy") or "IfNotPresent",
+            "command": ["python3", "/smoke/smoke_translate.py"], "env": env,
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "script", "mountPath": "/smoke", "readOnly": True}],
+        }],
+        "volumes": [{"name": "script", "configMap": {"name": smoke["config_map"]}}],
+    }
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "hymt-verify-smoke-" + run_id[:10], "namespace": deployment["metadata"].get("namespace"),
+                     "labels": labels},
+        "spec": {"backoffLimit": 0, "activeDeadlineSeconds": smoke["timeout"], "ttlSecondsAfterFinished": 600,
+                 "template": {"metadata": {"labels": labels, "annotations": {
+                     INJECT_ANNOTATION: "enabled",
+                     # The proxy runs as a native sidecar so that it stops when the script is done.
+                     "config.linkerd.io/proxy-enable-native-sidecar": "true"}}, "spec": pod}},
+    }
+
+
+def smoke_results(log_text, pairs, outcome):
+    """The translate module's loop-result shape (one per pair) from the smoke Job's log line, for fleet_smoke.
+
+    With no result line in the log every pair fails with the Job's outcome as the reason: nothing is
+    reported that was not received.
+    """
+    line = next((ln for ln in (log_text or "").splitlines() if ln.startswith(SMOKE_MARKER + " ")), None)
+    parsed = None
+    if line is not None:
+        try:
+            parsed = json.loads(line[len(SMOKE_MARKER) + 1:])
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("pairs"), list):
+        reason = "the smoke Job logged no %s line (%s)" % (SMOKE_MARKER, outcome or "no outcome")
+        return [{"item": pair, "failed": True, "msg": reason, "translations": []} for pair in pairs]
+    out = []
+    for pair, got in zip(pairs, parsed["pairs"] + [None] * (len(pairs) - len(parsed["pairs"]))):
+        got = got or {"translations": [], "error": "the Job stopped before this pair"}
+        out.append({"item": pair, "failed": bool(got.get("error")), "msg": got.get("error") or "",
+                    "translations": got.get("translations") or []})
+    return out

@@ -18,15 +18,21 @@ def _ms(seconds):
     return None if seconds is None else round(seconds * 1000.0, 1)
 
 
-def summarize(mode, url, results, requests_per_pair):
-    """(smoke section, [service.smoke check]) from the translate module's loop results."""
-    subject = "smoke translations via %s" % (url or "no URL")
-    if not url:
+def summarize(mode, url, results, requests_per_pair, reason=None):
+    """(smoke section, [service.smoke check]) from the translate module's loop results.
+
+    ``mode`` job: the results came from the meshed smoke Job (fleet_verify_cluster), which gives the
+    ``reason`` when it sent none; control_node: from the translate module, which needs ``url``.
+    """
+    subject = "smoke translations %s %s" % ("from a meshed Job through" if mode == "job" else "from the control node to",
+                                            url or "no URL")
+    if reason is None and not url:
+        reason = ("fleet_verify_smoke_url is empty: set it to the URL of a meshed gateway or ingress in front of the "
+                  "Service, or use fleet_verify_smoke_mode job")
+    if reason is not None:
         return ({"mode": mode, "url": url, "requests": 0, "succeeded": 0, "p50_ms": None, "p95_ms": None,
                  "language_pairs": [], "error": None},
-                [check("service.smoke", "not_checked",
-                       "not checked, because fleet_verify_smoke_url is empty: set it to the URL of a meshed gateway "
-                       "or ingress in front of the Service", subject=subject)])
+                [check("service.smoke", "not_checked", "not checked, because " + reason, subject=subject)])
     pairs, all_latencies, errors = [], [], []
     for result in results:
         item = result.get("item") or {}

@@ -51,8 +51,9 @@ options:
       - What the smoke test returned - C(mode), C(url), C(requests), C(succeeded), C(p50_ms),
         C(p95_ms), C(language_pairs) and C(error). Empty when it did not run.
       - Or, with a C(results) key, the registered loop of M(hymt.gpu_mesh.translate) over the language pairs
-        (each item a dict with C(source), C(target), C(text)) plus C(mode), C(url) and C(requests_per_pair);
-        the module then computes the section (p50/p95 per pair and overall) and adds a C(service.smoke) check.
+        (each item a dict with C(source), C(target), C(text)), or the same from M(hymt.gpu_mesh.fleet_verify_cluster)'s
+        meshed smoke Job, plus C(mode), C(url), C(requests_per_pair) and C(reason) (why none was sent); the module
+        then computes the section (p50/p95 per pair and overall) and adds a C(service.smoke) check.
     type: dict
     default: {}
   checks:
@@ -209,7 +210,8 @@ def main():
     if "results" in smoke:
         # The translate module's registered loop, one result per language pair: summarised here.
         smoke, smoke_checks = fleet_smoke.summarize(smoke.get("mode") or "control_node", smoke.get("url") or "",
-                                                    smoke["results"] or [], int(smoke.get("requests_per_pair") or 0))
+                                                    smoke["results"] or [], int(smoke.get("requests_per_pair") or 0),
+                                                    smoke.get("reason"))
         checks += smoke_checks
     try:
         result = fleet_report.publish(

@@ -194,6 +194,59 @@ options:
         description: Seconds it may take, image pull included.
         type: int
         default: 120
+  smoke_job:
+    description:
+      - The smoke translations from a meshed client - a Job in the service's namespace that runs the
+        translation_service role's smoke script (its ConfigMap and ServiceAccount, which the service's
+        AuthorizationPolicy admits) in the server's image, on the nodes and with the pull secrets and security
+        context of the Deployment's pods, sending O(smoke_job.requests) translations of each of
+        O(smoke_job.pairs) through the Service. Its log line is returned as RV(smoke) for
+        M(hymt.gpu_mesh.fleet_report); the Job is deleted once read. None in check mode.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Whether to run it.
+        type: bool
+        default: false
+      config_map:
+        description: ConfigMap with C(smoke_translate.py) and C(hymt_prompts.py) (the translation_service role's).
+        type: str
+        default: hy-mt-18b-inference-smoke
+      service_account:
+        description: ServiceAccount the Job runs as, admitted by the service's AuthorizationPolicy.
+        type: str
+        default: hy-mt-18b-inference-smoke
+      image:
+        description: Image with python3; empty for the Deployment's server image, already on its nodes.
+        type: str
+        default: ""
+      pairs:
+        description: Language pairs, each a dict with C(source), C(target) and C(text).
+        type: list
+        elements: dict
+        default: []
+      requests:
+        description: Translations per pair.
+        type: int
+        default: 10
+      server_api:
+        description: The server's API, V(vllm) or V(transformers).
+        type: str
+        choices: [vllm, transformers]
+        default: vllm
+      model:
+        description: Model name to request; empty asks the server.
+        type: str
+        default: ""
+      api_key_secret:
+        description: Secret with the service's API key under C(api-key); empty when the service has none.
+        type: str
+        default: ""
+      timeout:
+        description: Seconds the Job may take.
+        type: int
+        default: 300
   prometheus:
     description:
       - The Prometheus that scrapes the model server, as C(namespace/service:port) reached through the API
@@ -261,6 +314,13 @@ service:
   description: The Deployment's replicas and its pods with their proxy and readiness.
   returned: always
   type: dict
+smoke:
+  description:
+    - With O(smoke_job.enabled), the meshed smoke Job's results, one per pair (C(item), C(failed), C(msg),
+      C(translations) with C(translation) and C(latency_s)), with C(mode), C(url) and C(reason) (why none
+      were sent, else null); null otherwise.
+  returned: always
+  type: dict
 """
 
 import json
@@ -324,42 +384,64 @@ def argspec():
             run_as_user=dict(type="int", default=100),
             timeout=dict(type="int", default=120),
         )),
+        smoke_job=dict(type="dict", default={}, options=dict(
+            enabled=dict(type="bool", default=False),
+            config_map=dict(type="str", default="hy-mt-18b-inference-smoke"),
+            service_account=dict(type="str", default="hy-mt-18b-inference-smoke"),
+            image=dict(type="str", default=""),
+            pairs=dict(type="list", elements="dict", default=[]),
+            requests=dict(type="int", default=10),
+            server_api=dict(type="str", choices=["vllm", "transformers"], default="vllm"),
+            model=dict(type="str", default=""),
+            api_key_secret=dict(type="str", default="", no_log=False),
+            timeout=dict(type="int", default=300),
+        )),
         prometheus=dict(type="str", default=""),
     )
     return spec
 
 
-def run_jobs(api, jobs, namespace, timeout, clock=time.monotonic, sleep=time.sleep):
+def run_jobs(api, jobs, namespace, timeout, log_container=None, clock=time.monotonic, sleep=time.sleep):
     """Create the Jobs [(key, Job)] of one verify run, wait for each to finish (or timeout), delete them.
 
-    Returns {key: (status, evidence)} as fleet_cluster.job_outcome gives them.
+    Returns ({key: (status, evidence)} as fleet_cluster.job_outcome gives them, {key: log}); the log of
+    ``log_container`` of each Job's pod is read before the Jobs are deleted, when it is given.
     """
     batch = k8s_common.k8s_client.BatchV1Api(api)
     core = k8s_common.k8s_client.CoreV1Api(api)
     if not jobs:
-        return {}
+        return {}, {}
     run_id = jobs[0][1]["metadata"]["labels"]["gpu-mesh.hymt.io/verify-run"]
     selector = "gpu-mesh.hymt.io/verify-run=%s" % run_id
-    outcomes = {node: (None, "not created") for node, job in jobs}
+    outcomes = {key: (None, "not created") for key, job in jobs}
+    logs = {}
     try:
-        for node, job in list(jobs):
+        for key, job in list(jobs):
             try:
                 batch.create_namespaced_job(namespace, job)
             except k8s_common.ApiException as exc:
-                outcomes[node] = ("fail", "the validation Job could not be created: %s %s" % (exc.status, exc.reason))
-                jobs.remove((node, job))
+                outcomes[key] = ("fail", "the Job could not be created: %s %s" % (exc.status, exc.reason))
+                jobs.remove((key, job))
         deadline = clock() + timeout
         while True:
             listed = {j["metadata"]["name"]: j for j in
                       k8s_common.read_json(batch.list_namespaced_job, namespace, label_selector=selector)["items"]}
             pods = k8s_common.read_json(core.list_namespaced_pod, namespace, label_selector=selector)["items"]
-            for node, job in jobs:
+            mine = {}
+            for key, job in jobs:
                 name = job["metadata"]["name"]
-                mine = [p for p in pods if (p["metadata"].get("labels") or {}).get("job-name") == name]
-                outcomes[node] = fleet_cluster.job_outcome(listed.get(name) or job, mine)
+                mine[key] = [p for p in pods if (p["metadata"].get("labels") or {}).get("job-name") == name]
+                outcomes[key] = fleet_cluster.job_outcome(listed.get(name) or job, mine[key])
             if all(outcome[0] is not None for outcome in outcomes.values()) or clock() >= deadline:
-                return outcomes
+                break
             sleep(2)
+        for key, found in mine.items() if log_container else ():
+            for pod in found:
+                try:
+                    logs[key] = core.read_namespaced_pod_log(pod["metadata"]["name"], namespace, container=log_container)
+                except k8s_common.ApiException as exc:
+                    logs[key] = "(its log could not be read: %s %s)" % (exc.status, exc.reason)
+        return outcomes, logs
     finally:
         batch.delete_collection_namespaced_job(namespace, label_selector=selector, propagation_policy="Background")
 
@@ -387,8 +469,25 @@ def unmeshed_caller(module, api, snapshot, service, client):
         return fleet_checks.check("service.unmeshed_refused", "not_checked",
                                   "not checked, because check mode creates no Job", subject=subject)
     job = fleet_cluster.unmeshed_job(url, uuid.uuid4().hex[:12], service, client)
-    outcome = run_jobs(api, [(fleet_cluster.UNMESHED_KEY, job)], service["namespace"], client["timeout"])
+    outcome = run_jobs(api, [(fleet_cluster.UNMESHED_KEY, job)], service["namespace"], client["timeout"])[0]
     return fleet_cluster.unmeshed_check(outcome[fleet_cluster.UNMESHED_KEY], url, service)
+
+
+def meshed_smoke(module, api, snapshot, service, smoke):
+    """The smoke section's input: the translate-loop-shaped results of the meshed smoke Job, or the reason there are none."""
+    url = fleet_cluster.service_url(snapshot["service"], service)
+    section = {"mode": "job", "url": url or "", "results": [], "reason": None}
+    if url is None or snapshot["deployment"] is None:
+        section["reason"] = "the Service or the Deployment does not exist"
+    elif module.check_mode:
+        section["reason"] = "check mode creates no Job"
+    else:
+        job = fleet_cluster.smoke_job(snapshot["deployment"], url, uuid.uuid4().hex[:12], smoke)
+        outcomes, logs = run_jobs(api, [("smoke", job)], service["namespace"], smoke["timeout"], log_container="translate")
+        status, evidence = outcomes["smoke"]
+        section["results"] = fleet_cluster.smoke_results(logs.get("smoke"), smoke["pairs"],
+                                                         "%s: %s" % (status or "not finished", evidence))
+    return section
 
 
 def main():
@@ -424,7 +523,7 @@ def main():
                                                       params["device_plugin"]["rename_by_default"])
                 run_id = uuid.uuid4().hex[:12]
                 jobs = [(n, fleet_cluster.validation_job(n, run_id, validation, resource)) for n in runnable]
-                results = run_jobs(api, jobs, validation["namespace"], validation["timeout"])
+                results = run_jobs(api, jobs, validation["namespace"], validation["timeout"])[0]
             found = fleet_cluster.validation_checks(results, skipped, validation)
             checks += found
             by_node = {c["node"]: c["status"] for c in found}
@@ -433,9 +532,12 @@ def main():
         client = params["unmeshed_client"]
         if "service" in scopes and client["enabled"]:
             checks.append(unmeshed_caller(module, api, snapshot, params["service"], client))
+        smoke = None
+        if "service" in scopes and params["smoke_job"]["enabled"]:
+            smoke = meshed_smoke(module, api, snapshot, params["service"], params["smoke_job"])
     except (k8s_common.K8sConnectionError, k8s_common.ApiException, HTTPError) as exc:
         module.fail_json(msg="Failed to read the cluster: %s" % exc, exception=traceback.format_exc())
-    module.exit_json(changed=False, checks=checks, nodes=nodes, mesh=mesh, service=service,
+    module.exit_json(changed=False, checks=checks, nodes=nodes, mesh=mesh, service=service, smoke=smoke,
                      summary=fleet_checks.counts(checks))
 
 

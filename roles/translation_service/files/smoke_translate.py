@@ -13,6 +13,10 @@ HYMT_SMOKE_TARGET (language code), HYMT_SMOKE_MODEL (empty: the first model /v1/
 HYMT_SMOKE_SERVER_API (vllm or transformers: where top_k and repetition_penalty go),
 HYMT_SMOKE_MAX_TOKENS, HYMT_SMOKE_WAIT_SECONDS (how long a service that is not answering yet is
 retried) and HYMT_API_KEY (the service's bearer token, if any).
+
+The verify phase runs the same script with HYMT_SMOKE_PAIRS (a JSON list of {source, target, text})
+and HYMT_SMOKE_REQUESTS (translations per pair): the result then has one entry per pair under
+``pairs`` with every request's translation and latency, and ``ok`` only when all of them returned.
 """
 
 from __future__ import annotations
@@ -124,8 +128,30 @@ def smoke(env, sleep=time.sleep, clock=time.monotonic):
     return result
 
 
+def smoke_pairs(env, sleep=time.sleep, clock=time.monotonic):
+    """HYMT_SMOKE_REQUESTS translations of each pair of HYMT_SMOKE_PAIRS, as smoke() sends one."""
+    pairs = json.loads(env["HYMT_SMOKE_PAIRS"])
+    requests = int(env.get("HYMT_SMOKE_REQUESTS", "1"))
+    result = {"ok": True, "url": env["HYMT_SMOKE_URL"].rstrip("/"), "pairs": []}
+    model = env.get("HYMT_SMOKE_MODEL", "")
+    for pair in pairs:
+        entry = {"source": pair.get("source"), "target": pair["target"], "text": pair["text"], "translations": [], "error": None}
+        result["pairs"].append(entry)
+        for _ in range(requests):
+            answer = smoke(dict(env, HYMT_SMOKE_TEXT=pair["text"], HYMT_SMOKE_TARGET=pair["target"], HYMT_SMOKE_MODEL=model),
+                           sleep, clock)
+            if not answer["ok"]:
+                entry["error"] = answer.get("error") or "no translation"
+                result["ok"] = False
+                break
+            # The model is resolved once; every later request asks for it by name.
+            model = result["model"] = answer["model"]
+            entry["translations"].append({"translation": answer["translation"], "latency_s": answer["latency_s"]})
+    return result
+
+
 def main():
-    result = smoke(os.environ)
+    result = smoke_pairs(os.environ) if os.environ.get("HYMT_SMOKE_PAIRS") else smoke(os.environ)
     print("%s %s" % (MARKER, json.dumps(result, ensure_ascii=False, sort_keys=True)), flush=True)
     return 0 if result["ok"] else 1
 

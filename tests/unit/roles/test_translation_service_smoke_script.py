@@ -170,3 +170,26 @@ def test_translates_through_a_real_transformers_serve(job_dir, model_server):
     assert rc == 0 and result["ok"] is True, result
     assert result["translation"].strip() and result["model"] == str(model_dir)
     assert result["usage"]["completion_tokens"] >= 1
+
+
+def test_the_verify_phase_gets_every_request_of_every_pair_with_its_latency(job_dir, stub):
+    server = stub((200, {"data": [{"id": "m1"}]}), (200, completion("一")), (200, completion("二")),
+                  (200, completion("Eins")), (200, completion("Zwei")))
+    pairs = [{"source": "en", "target": "zh", "text": "one"}, {"source": "en", "target": "de", "text": "two"}]
+    rc, result = run_job(job_dir, server.url, HYMT_SMOKE_PAIRS=json.dumps(pairs), HYMT_SMOKE_REQUESTS="2")
+    assert rc == 0 and result["ok"] is True and result["model"] == "hy-mt1.5-1.8b"
+    assert [[t["translation"] for t in p["translations"]] for p in result["pairs"]] == [["一", "二"], ["Eins", "Zwei"]]
+    assert all(t["latency_s"] >= 0 for p in result["pairs"] for t in p["translations"])
+    # The model is asked for once; every later request names the one the server answered for.
+    assert [r[:2] for r in server.requests].count(("GET", "/v1/models")) == 1
+    assert [r[3]["model"] for r in server.requests if r[0] == "POST"] == ["m1"] + ["hy-mt1.5-1.8b"] * 3
+
+
+def test_the_verify_phase_stops_a_pair_at_its_first_failure_and_says_why(job_dir, stub):
+    server = stub((200, completion("一")), (500, {"error": "CUDA error"}), (200, completion("Eins")), (200, completion("Zwei")))
+    pairs = [{"source": "en", "target": "zh", "text": "one"}, {"source": "en", "target": "de", "text": "two"}]
+    rc, result = run_job(job_dir, server.url, HYMT_SMOKE_PAIRS=json.dumps(pairs), HYMT_SMOKE_REQUESTS="2",
+                         HYMT_SMOKE_MODEL="m")
+    assert rc == 1 and result["ok"] is False
+    assert len(result["pairs"][0]["translations"]) == 1 and "HTTP 500" in result["pairs"][0]["error"]
+    assert len(result["pairs"][1]["translations"]) == 2 and result["pairs"][1]["error"] is None

@@ -67,3 +67,5 @@ def test_smoke_fails_on_a_failed_pair_and_on_missing_answers():
 def test_smoke_without_url_is_not_checked_with_the_reason():
     checks = fleet_smoke.summarize("control_node", "", [], 4)[1]
     assert checks[0]["status"] == "not_checked" and "fleet_verify_smoke_url is empty" in checks[0]["summary"]
+    checks = fleet_smoke.summarize("job", "http://svc", [], 4, reason="check mode creates no Job")[1]
+    assert checks[0]["status"] == "not_checked" and checks[0]["summary"] == "not checked, because check mode creates no Job"

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import driver_upgrade, fleet_cluster
@@ -196,3 +198,43 @@ def test_the_unmeshed_caller_has_no_proxy_and_passes_only_on_refusal():
     assert fleet_cluster.unmeshed_check(("pass", "HTTP 403"), "u", SERVICE)["status"] == "pass"
     assert fleet_cluster.unmeshed_check(("fail", "exit 1"), "u", SERVICE)["status"] == "fail"
     assert fleet_cluster.unmeshed_check((None, "pending"), "u", SERVICE)["status"] == "fail"
+
+
+SMOKE = {"pairs": [{"source": "en", "target": "zh", "text": "one"}, {"source": "en", "target": "de", "text": "two"}],
+         "requests": 3, "server_api": "vllm", "model": "", "timeout": 120, "config_map": "hy-mt-smoke",
+         "service_account": "hy-mt-smoke", "image": "", "api_key_secret": "hy-mt-api-key"}
+
+
+def test_the_smoke_job_is_meshed_and_runs_where_and_as_the_deployments_pods_do():
+    dep = deployment()
+    dep["metadata"]["namespace"] = "translation-serving"
+    dep["spec"]["template"]["spec"].update(
+        nodeSelector={"nvidia.com/gpu.present": "true"}, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        imagePullSecrets=[{"name": "mirror"}], securityContext={"runAsNonRoot": True, "runAsUser": 2000})
+    dep["spec"]["template"]["spec"]["containers"] = [{"name": "server", "image": "mirror/vllm:0.11", "imagePullPolicy": "Never"}]
+    job = fleet_cluster.smoke_job(dep, "http://svc:8000", "run1", SMOKE)
+    meta, pod = job["spec"]["template"]["metadata"], job["spec"]["template"]["spec"]
+    assert meta["annotations"]["linkerd.io/inject"] == "enabled"
+    assert meta["annotations"]["config.linkerd.io/proxy-enable-native-sidecar"] == "true"
+    assert (pod["serviceAccountName"], pod["volumes"][0]["configMap"]["name"]) == ("hy-mt-smoke", "hy-mt-smoke")
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"} and pod["imagePullSecrets"] == [{"name": "mirror"}]
+    assert pod["securityContext"]["runAsUser"] == 2000
+    container = pod["containers"][0]
+    assert (container["image"], container["imagePullPolicy"]) == ("mirror/vllm:0.11", "Never")
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["HYMT_SMOKE_URL"] == "http://svc:8000" and env["HYMT_SMOKE_REQUESTS"] == "3"
+    assert [p["target"] for p in json.loads(env["HYMT_SMOKE_PAIRS"])] == ["zh", "de"]
+    assert env["HYMT_API_KEY"] == {"secretKeyRef": {"name": "hy-mt-api-key", "key": "api-key"}}
+    assert job["metadata"]["namespace"] == "translation-serving"
+
+
+def test_smoke_results_come_from_the_jobs_result_line_only():
+    line = "HYMT_SMOKE_RESULT " + json.dumps({"ok": False, "pairs": [
+        {"source": "en", "target": "zh", "translations": [{"translation": "一", "latency_s": 0.2}], "error": None},
+        {"source": "en", "target": "de", "translations": [], "error": "HTTP 500"}]})
+    results = fleet_cluster.smoke_results("proxy starting\n" + line + "\n", SMOKE["pairs"], "fail: exit 1")
+    assert [(r["failed"], len(r["translations"])) for r in results] == [(False, 1), (True, 0)]
+    assert results[1]["msg"] == "HTTP 500" and results[0]["item"]["target"] == "zh"
+    missing = fleet_cluster.smoke_results("(its log could not be read: 404 Not Found)", SMOKE["pairs"], "fail: DeadlineExceeded")
+    assert all(r["failed"] and "logged no HYMT_SMOKE_RESULT line" in r["msg"] and "DeadlineExceeded" in r["msg"] for r in missing)
+    assert all(r["translations"] == [] for r in missing)
