@@ -368,6 +368,9 @@ def service_checks(snapshot, service, cp_version=None):
     if deployment is None:
         checks.append(check("service.deployment", "fail", "the Deployment does not exist", subject=subject,
                             remedy="ansible-playbook hymt.gpu_mesh.translation"))
+        checks.append(_endpoint_check(snapshot, service))
+        checks.append(check("service.policy", "not_checked", "not checked, because the Deployment does not exist "
+                            "(the Server must select its pods' labels)", subject="namespace " + ns))
         return checks, summary
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     wanted, ready = int(spec.get("replicas") or 0), int(status.get("readyReplicas") or 0)
