@@ -31,6 +31,22 @@ HAS_TOML_READER = _toml_reader is not None
 
 RUNTIMES = ("containerd", "crio", "docker")
 
+
+def runtime_arg_spec():
+    """Where and how the NVIDIA runtime is registered: the options container_runtime_nvidia writes by and
+    nvidia_host_verify checks by (a fresh dict per call: AnsibleModule fills defaults into what it gets)."""
+    return dict(
+        runtimes=dict(type="list", elements="str", choices=list(RUNTIMES), required=True),
+        runtime_name=dict(type="str", default="nvidia"),
+        runtime_path=dict(type="path", default="/usr/bin/nvidia-container-runtime"),
+        set_as_default=dict(type="bool", default=False),
+        containerd_config=dict(type="path", default="/etc/containerd/config.toml"),
+        containerd_drop_in=dict(type="path", default="/etc/containerd/conf.d/99-nvidia.toml"),
+        containerd_config_version=dict(type="int", choices=[2, 3]),
+        crio_drop_in=dict(type="path", default="/etc/crio/crio.conf.d/99-nvidia.toml"),
+        docker_config=dict(type="path", default="/etc/docker/daemon.json"),
+    )
+
 # CRI runtime plugin per containerd config version (2: containerd 1.x, 3: containerd 2.x).
 CRI_PLUGINS = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
 

@@ -347,8 +347,17 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def scope_checks(scopes):
+    """One not_checked check per concern the run left out, so that the report says what it did not look at."""
+    names = {"host": "hosts", "cluster": "cluster", "mesh": "mesh", "service": "service"}
+    return [fleet_checks.check("%s.scope" % scope, "not_checked",
+                               "not checked, because this run's scope (fleet_verify_scope) leaves out %s" % names[scope],
+                               subject="all %s checks" % scope)
+            for scope in fleet_checks.SCOPES if names[scope] not in scopes]
+
+
 def build_report(hosts=None, cluster=None, smoke=None, checks=None, skip=None, title=DEFAULT_TITLE, run=None,
-                 now=None, cert_warn_days=DEFAULT_CERT_WARN_DAYS):
+                 now=None, cert_warn_days=DEFAULT_CERT_WARN_DAYS, scopes=("hosts", "cluster", "mesh", "service")):
     """(report, warnings): the JSON document of schema_version 1 and what looked suspicious in the input."""
     warnings = []
     hosts = _mapping("hosts", hosts)
@@ -360,7 +369,7 @@ def build_report(hosts=None, cluster=None, smoke=None, checks=None, skip=None, t
         raise FleetReportError("Failed to build the fleet report: the time must carry a time zone")
     now = now.astimezone(datetime.timezone.utc)
 
-    gathered = collect_checks(hosts, cluster, _sequence("checks", checks), warnings)
+    gathered = collect_checks(hosts, cluster, list(_sequence("checks", checks)) + scope_checks(scopes), warnings)
     unknown = sorted(set(skip) - {c["id"] for c in gathered})
     if unknown:
         warnings.append("skip names checks that no host, cluster or smoke test returned: %s" % ", ".join(unknown))

@@ -18,6 +18,20 @@ SHARED_GPU_RESOURCE = "nvidia.com/gpu.shared"
 MIG_STRATEGIES = ("none", "single", "mixed")
 
 
+def plugin_arg_spec():
+    """How the device plugin was deployed, as the modules that judge its nodes take it (k8s_gpu_capacity,
+    fleet_verify_cluster); a fresh dict per call."""
+    return dict(
+        namespace=dict(type="str", default="kube-system"),
+        daemonset=dict(type="str", default="nvidia-device-plugin"),
+        runtime_class=dict(type="str", default="nvidia"),
+        node_labels=dict(type="dict", default={"nvidia.com/gpu.present": "true"}),
+        replicas=dict(type="int", default=1),
+        rename_by_default=dict(type="bool", default=False),
+        mig_strategy=dict(type="str", choices=list(MIG_STRATEGIES), default="none"),
+    )
+
+
 class GpuCapacityError(Exception):
     """Input the gate cannot judge with (raised before any API call)."""
 

@@ -68,23 +68,12 @@ class HostVerifyError(Exception):
 
 
 def container_runtime_options():
-    """Suboptions of the container_runtime option: container_runtime_nvidia's options, as the toolkit role passes them.
-
-    Typed again here because that module keeps its argument spec in the module file, which another module
-    cannot import; a unit test compares both so that they cannot drift. ``validate`` is left out (it
-    only matters when writing), and ``runtimes`` may be empty (nothing to check).
-    """
-    return dict(
-        runtimes=dict(type="list", elements="str", choices=list(container_runtime.RUNTIMES), default=[]),
-        runtime_name=dict(type="str", default="nvidia"),
-        runtime_path=dict(type="path", default="/usr/bin/nvidia-container-runtime"),
-        set_as_default=dict(type="bool", default=False),
-        containerd_config=dict(type="path", default="/etc/containerd/config.toml"),
-        containerd_drop_in=dict(type="path", default="/etc/containerd/conf.d/99-nvidia.toml"),
-        containerd_config_version=dict(type="int", choices=[2, 3]),
-        crio_drop_in=dict(type="path", default="/etc/crio/crio.conf.d/99-nvidia.toml"),
-        docker_config=dict(type="path", default="/etc/docker/daemon.json"),
-    )
+    """Suboptions of the container_runtime option: container_runtime_nvidia's options, as the toolkit role
+    passes them (container_runtime.runtime_arg_spec), except that ``runtimes`` may be empty (nothing to check)."""
+    spec = container_runtime.runtime_arg_spec()
+    spec["runtimes"] = dict(spec["runtimes"], default=[])
+    del spec["runtimes"]["required"]
+    return spec
 
 
 # --- reading the host -----------------------------------------------------------------------------

@@ -143,25 +143,14 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils.container_runtime import (
-    RUNTIMES,
     RuntimeConfigError,
     configure,
+    runtime_arg_spec,
 )
 
 
 def argspec():
-    return dict(
-        runtimes=dict(type="list", elements="str", choices=list(RUNTIMES), required=True),
-        runtime_name=dict(type="str", default="nvidia"),
-        runtime_path=dict(type="path", default="/usr/bin/nvidia-container-runtime"),
-        set_as_default=dict(type="bool", default=False),
-        containerd_config=dict(type="path", default="/etc/containerd/config.toml"),
-        containerd_drop_in=dict(type="path", default="/etc/containerd/conf.d/99-nvidia.toml"),
-        containerd_config_version=dict(type="int", choices=[2, 3]),
-        crio_drop_in=dict(type="path", default="/etc/crio/crio.conf.d/99-nvidia.toml"),
-        docker_config=dict(type="path", default="/etc/docker/daemon.json"),
-        validate=dict(type="bool", default=True),
-    )
+    return dict(runtime_arg_spec(), validate=dict(type="bool", default=True))
 
 
 def main():

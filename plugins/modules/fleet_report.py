@@ -67,6 +67,14 @@ options:
         becomes V(not_checked) before the verdict, keeping what was seen.
     type: dict
     default: {}
+  scopes:
+    description:
+      - The concerns this run checked (C(fleet_verify_scope)); each one left out gets one V(not_checked) check
+        C(<scope>.scope) saying so, so that a partial run never reads as a whole one.
+    type: list
+    elements: str
+    choices: [hosts, cluster, mesh, service]
+    default: [hosts, cluster, mesh, service]
   dest_dir:
     description: Directory on the control node for the reports; created with mode C(0755) when missing.
     type: path
@@ -200,6 +208,8 @@ def argspec():
         run=dict(type="dict", default={}),
         keep=dict(type="int", default=fleet_report.DEFAULT_KEEP),
         cert_warn_days=dict(type="int", default=fleet_report.DEFAULT_CERT_WARN_DAYS),
+        scopes=dict(type="list", elements="str", choices=["hosts", "cluster", "mesh", "service"],
+                    default=["hosts", "cluster", "mesh", "service"]),
     )
 
 
@@ -218,6 +228,7 @@ def main():
             params["dest_dir"], formats=params["formats"], keep=params["keep"],
             hosts=params["hosts"], cluster=params["cluster"], smoke=smoke, checks=checks,
             skip=params["skip"], title=params["title"], run=params["run"], cert_warn_days=params["cert_warn_days"],
+            scopes=params["scopes"],
         )
     except fleet_report.FleetReportError as exc:
         module.fail_json(msg=str(exc), exception=traceback.format_exc())

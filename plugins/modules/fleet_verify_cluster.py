@@ -348,15 +348,7 @@ def argspec():
             gpus=dict(type="int"),
             mig_gpus=dict(type="int", default=0),
         )),
-        device_plugin=dict(type="dict", default={}, options=dict(
-            namespace=dict(type="str", default="kube-system"),
-            daemonset=dict(type="str", default="nvidia-device-plugin"),
-            runtime_class=dict(type="str", default="nvidia"),
-            node_labels=dict(type="dict", default={"nvidia.com/gpu.present": "true"}),
-            replicas=dict(type="int", default=1),
-            rename_by_default=dict(type="bool", default=False),
-            mig_strategy=dict(type="str", choices=list(gpu_capacity.MIG_STRATEGIES), default="none"),
-        )),
+        device_plugin=dict(type="dict", default={}, options=gpu_capacity.plugin_arg_spec()),
         validation=dict(type="dict", default={}, options=dict(
             enabled=dict(type="bool", default=True),
             namespace=dict(type="str", default="kube-system"),

@@ -214,16 +214,10 @@ def argspec():
             gpus=dict(type="int", required=True),
             mig_gpus=dict(type="int", default=0),
         )),
-        namespace=dict(type="str", default="kube-system"),
-        daemonset=dict(type="str", default="nvidia-device-plugin"),
-        runtime_class=dict(type="str", default="nvidia"),
-        node_labels=dict(type="dict", default={"nvidia.com/gpu.present": "true"}),
-        replicas=dict(type="int", default=1),
-        rename_by_default=dict(type="bool", default=False),
-        mig_strategy=dict(type="str", choices=list(gpu_capacity.MIG_STRATEGIES), default="none"),
         timeout=dict(type="int", default=300),
         interval=dict(type="int", default=5),
     )
+    spec.update(gpu_capacity.plugin_arg_spec())
     return spec
 
 

@@ -69,3 +69,12 @@ def test_smoke_without_url_is_not_checked_with_the_reason():
     assert checks[0]["status"] == "not_checked" and "fleet_verify_smoke_url is empty" in checks[0]["summary"]
     checks = fleet_smoke.summarize("job", "http://svc", [], 4, reason="check mode creates no Job")[1]
     assert checks[0]["status"] == "not_checked" and checks[0]["summary"] == "not checked, because check mode creates no Job"
+
+
+def test_a_partial_run_says_which_concerns_it_left_out():
+    from ansible_collections.hymt.gpu_mesh.plugins.module_utils import fleet_report
+    report = fleet_report.build_report(checks=[fleet_checks.check("host.ecc", "pass", "ok")], scopes=["hosts"])[0]
+    left_out = {c["id"]: c["summary"] for c in report["checks"] if c["status"] == "not_checked"}
+    assert sorted(left_out) == ["cluster.scope", "mesh.scope", "service.scope"]
+    assert all("leaves out" in summary for summary in left_out.values())
+    assert report["verdict"] == "pass"

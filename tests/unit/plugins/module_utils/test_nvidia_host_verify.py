@@ -267,6 +267,17 @@ def test_ecc_line_from_the_real_h100():
     assert gpu["remapped_rows_correctable"] == int(XML_GPU.findtext("remapped_rows/remapped_row_corr"))
 
 
+def test_the_real_health_query_reads_as_the_line_built_from_the_xml_capture():
+    # The ECC line above is built from `nvidia-smi -q -x`; the real query's answer (captured later on an H100 of
+    # the same driver) must read the same, field for field, but for the card's identity.
+    real = hv.parse_ecc_csv((H100 / "query-health-noheader.csv").read_text())
+    built = hv.parse_ecc_csv(ECC_LINE)
+    assert list(real) == [0] and len(built) == 1
+    (built_gpu,) = built.values()
+    assert {k: v for k, v in real[0].items() if k != "uuid"} == {k: v for k, v in built_gpu.items() if k != "uuid"}
+    assert real[0]["uuid"].startswith("GPU-") and real[0]["retired_pages_pending"] is None
+
+
 @pytest.mark.parametrize("line, message", [
     ("0, GPU-x, 0\n", "has 3 fields"),
     (ecc_with("remapped_rows.pending", "Maybe"), "expected Yes or No"),
@@ -654,7 +665,7 @@ def test_nvidia_ctk_path_option(host):
 
 
 def test_container_runtime_options_are_container_runtime_nvidias():
-    # The module file's argument spec is the reference; only validate (a write-time option) is left out,
+    # Both come from container_runtime.runtime_arg_spec; only validate (a write-time option) is left out,
     # and runtimes may be empty here.
     from ansible_collections.hymt.gpu_mesh.plugins.modules import container_runtime_nvidia
     theirs = container_runtime_nvidia.argspec()
