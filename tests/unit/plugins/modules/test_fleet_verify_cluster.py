@@ -13,27 +13,27 @@ from __future__ import annotations
 from ansible_collections.hymt.gpu_mesh.plugins.module_utils import fleet_cluster, k8s_common
 from ansible_collections.hymt.gpu_mesh.plugins.modules import fleet_verify_cluster
 
-DEVICE_PLUGIN = {"namespace": "kube-system", "daemonset": "nvidia-device-plugin", "runtime_class": "nvidia",
+# Names no other test of the session's shared lab cluster creates: this one reads a cluster without them.
+DEVICE_PLUGIN = {"namespace": "kube-system", "daemonset": "verify-absent-device-plugin", "runtime_class": "verify-absent",
                  "node_labels": {"nvidia.com/gpu.present": "true"}, "replicas": 1, "rename_by_default": False,
                  "mig_strategy": "none"}
-SERVICE = {"namespace": "default", "deployment": "hy-mt", "service": "hy-mt-service"}
-LINKERD = {"namespace": "linkerd", "warn_days": 60}
+SERVICE = {"namespace": "verify-absent", "deployment": "hy-mt", "service": "hy-mt-service"}
+LINKERD = {"namespace": "verify-absent-linkerd", "warn_days": 60}
 
 
 def test_a_cluster_without_the_fleet_is_reported_not_crashed_on(lab_cluster):
     api = k8s_common.api_client({"kubeconfig": lab_cluster.admin_kubeconfig})
     scopes = ["cluster", "mesh", "service"]
     snapshot = fleet_cluster.read_snapshot(api, DEVICE_PLUGIN, LINKERD, SERVICE, scopes)
-    assert snapshot["daemonset"] is None and snapshot["deployment"] is None and snapshot["service"] is None
-    # Linkerd's CRDs are not installed: the policy lists answer "absent", not an error.
-    assert snapshot["servers"] is None and snapshot["authorizations"] is None
+    assert snapshot["daemonset"] is None and snapshot["runtime_class"] is None
+    assert snapshot["deployment"] is None and snapshot["service"] is None and snapshot["endpoint_slices"] == []
     checks, nodes, mesh, service = fleet_cluster.evaluate(snapshot, {
         "scopes": scopes, "gpu_nodes": [{"name": "hymt-lab-gpu-1", "host": "gpu-1", "gpus": 2}],
         "device_plugin": DEVICE_PLUGIN, "linkerd": LINKERD, "service": SERVICE})
     status = {c["id"]: c["status"] for c in checks}
     assert status["cluster.device_plugin"] == "fail" and status["cluster.node_ready"] == "pass"
     assert status["service.deployment"] == "fail" and status["service.endpoints"] == "fail"
-    assert status["service.policy"] == "not_checked"
+    assert status["service.policy"] == "not_checked" and status["cluster.runtime_class"] == "fail"
     assert any(c["scope"] == "mesh" and c["status"] == "fail" for c in checks)
     assert nodes[0]["ready"] is True and service["replicas"] is None and mesh["trust_anchors"] == []
 
