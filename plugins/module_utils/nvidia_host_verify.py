@@ -280,8 +280,10 @@ def check_driver_loaded(ctx, facts, pin, unreadable=None):
     if facts["driver_mismatch"]:
         return ctx.check(
             "host.driver_loaded", "fail",
-            "loaded kernel module %s differs from installed driver %s"
-            % (facts["kernel_module_version"] or "unknown", facts["driver_version"] or "unknown"),
+            ("loaded kernel module %s differs from installed driver %s" % (facts["kernel_module_version"], facts["driver_version"] or "unknown")
+             if facts["kernel_module_version"] else
+             "the loaded kernel module differs from installed driver %s (nvidia-smi: Driver/library version mismatch; "
+             "the module's version is unreadable here)" % (facts["driver_version"] or "unknown")),
             evidence,
             "%s: it drains the node and reboots it into the installed driver" % ctx.playbook("driver_upgrade", _upgrade_extra(pin)))
     if facts["reboot_required"]:
