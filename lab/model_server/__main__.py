@@ -26,7 +26,10 @@ from lab.model_server import build, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
-DIGEST = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+# Of the requirement lines only: a reworded comment does not rebuild 5 GB.
+DIGEST = hashlib.sha256("\n".join(
+    line.split("#", 1)[0].strip() for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+    if line.split("#", 1)[0].strip()).encode()).hexdigest()
 VENV = Path(os.environ.get("HYMT_MODEL_SERVER_VENV")
             or Path.home() / ".cache" / "hymt-gpu-mesh" / f"model-server-venv-{DIGEST[:12]}")
 
