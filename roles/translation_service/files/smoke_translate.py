@@ -137,7 +137,7 @@ def smoke_pairs(env, sleep=time.sleep, clock=time.monotonic):
     for pair in pairs:
         entry = {"source": pair.get("source"), "target": pair["target"], "text": pair["text"], "translations": [], "error": None}
         result["pairs"].append(entry)
-        for _ in range(requests):
+        while len(entry["translations"]) < requests:
             answer = smoke(dict(env, HYMT_SMOKE_TEXT=pair["text"], HYMT_SMOKE_TARGET=pair["target"], HYMT_SMOKE_MODEL=model),
                            sleep, clock)
             if not answer["ok"]:
