@@ -47,6 +47,7 @@ def runtime_arg_spec():
         docker_config=dict(type="path", default="/etc/docker/daemon.json"),
     )
 
+
 # CRI runtime plugin per containerd config version (2: containerd 1.x, 3: containerd 2.x).
 CRI_PLUGINS = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
 

@@ -273,7 +273,7 @@ def test_the_real_health_query_reads_as_the_line_built_from_the_xml_capture():
     real = hv.parse_ecc_csv((H100 / "query-health-noheader.csv").read_text())
     built = hv.parse_ecc_csv(ECC_LINE)
     assert list(real) == [0] and len(built) == 1
-    (built_gpu,) = built.values()
+    built_gpu = next(iter(built.values()))
     assert {k: v for k, v in real[0].items() if k != "uuid"} == {k: v for k, v in built_gpu.items() if k != "uuid"}
     assert real[0]["uuid"].startswith("GPU-") and real[0]["retired_pages_pending"] is None
 
